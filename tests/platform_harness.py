@@ -1,0 +1,154 @@
+"""A pytest plugin: the `platform` fixture runs the real handlers, the real topology and
+the real saga definition on moto in-process (decorator mode), and lets a test drive the
+SQS consumers the way Lambda's pollers would."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from moto import mock_aws
+
+from ecomctl.local.lambda_bridge import FunctionHost, install, uninstall
+from ecomctl.local.pollers import SqsPoller
+from ecomctl.local.provision import Resources, provision
+from ecomshop.config import reset_clients
+from ecomshop.topology import Topology, build_topology
+
+MOTO_CONFIG = {"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}
+REGION = "us-east-1"
+
+
+@dataclass
+class Platform:
+    topology: Topology
+    resources: Resources
+    host: FunctionHost
+    session: boto3.Session
+    pollers: dict[str, SqsPoller] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service)  # type: ignore[call-overload]
+
+    def api(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+            raw_body: str | None = None) -> tuple[int, dict[str, Any]]:
+        """Invoke the API function with an API Gateway REST proxy event."""
+        hdrs = {"Content-Type": "application/json", **(headers or {})}
+        payload = raw_body if raw_body is not None else (None if body is None else json.dumps(body))
+        event = api_event(method, path, payload, hdrs)
+        response = self.host.invoke(self.topology.api_function, event)
+        return response["statusCode"], json.loads(response["body"]) if response.get("body") else {}
+
+    def drain(self, until: Callable[[], bool] | None = None, timeout: float = 30.0) -> None:
+        """Run every queue consumer until `until()` holds (or the queues stay empty)."""
+        deadline = time.monotonic() + timeout
+        idle_rounds = 0
+        while time.monotonic() < deadline:
+            if until is not None and until():
+                return
+            received = sum(p.poll_once() for p in self.pollers.values())
+            idle_rounds = idle_rounds + 1 if received == 0 else 0
+            if until is None and idle_rounds >= 20:
+                return
+            if received == 0:
+                time.sleep(0.05)
+        if until is not None:
+            raise AssertionError(f"condition not reached within {timeout}s")
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        status, body = self.api("GET", f"/orders/{order_id}")
+        assert status == 200, body
+        return body
+
+    def wait_terminal(self, order_ids: list[str], timeout: float = 60.0) -> dict[str, dict[str, Any]]:
+        results: dict[str, dict[str, Any]] = {}
+
+        def done() -> bool:
+            for oid in order_ids:
+                if oid not in results:
+                    o = self.order(oid)
+                    if o["status"] in ("COMPLETED", "CANCELLED"):
+                        results[oid] = o
+            return len(results) == len(order_ids)
+
+        self.drain(until=done, timeout=timeout)
+        return results
+
+    def queue_depths(self) -> dict[str, int]:
+        sqs = self.client("sqs")
+        depths = {}
+        for q in self.topology.queues:
+            for logical in (q.logical, self.topology.dlq(q.logical)):
+                attrs = sqs.get_queue_attributes(
+                    QueueUrl=self.resources.queue_url(logical),
+                    AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+                )["Attributes"]
+                depths[logical] = int(attrs["ApproximateNumberOfMessages"]) + int(
+                    attrs["ApproximateNumberOfMessagesNotVisible"])
+        return depths
+
+    def set_flag(self, point: str, flag: dict[str, Any] | str) -> None:
+        value = flag if isinstance(flag, str) else json.dumps(flag)
+        self.client("ssm").put_parameter(
+            Name=f"{self.topology.ssm_prefix}/{point}", Value=value, Type="String", Overwrite=True
+        )
+        parameters.clear_caches()
+
+    def clear_flag(self, point: str) -> None:
+        self.client("ssm").delete_parameter(Name=f"{self.topology.ssm_prefix}/{point}")
+        parameters.clear_caches()
+
+
+def api_event(method: str, path: str, body: str | None, headers: dict[str, str]) -> dict[str, Any]:
+    parts = path.strip("/").split("/")
+    resource = "/orders/{orderId}" if len(parts) == 2 else "/" + "/".join(parts)
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": {"orderId": parts[1]} if len(parts) == 2 else None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource, "httpMethod": method, "path": f"/local{path}", "stage": "local",
+            "requestId": f"req-{time.monotonic_ns()}", "identity": {"sourceIp": "127.0.0.1"},
+            "accountId": "123456789012", "apiId": "local",
+            "requestTimeEpoch": int(time.time() * 1000),
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+@pytest.fixture
+def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
+    with mock_aws(config=MOTO_CONFIG):  # type: ignore[arg-type]
+        session = boto3.Session(region_name=REGION)
+        topology = build_topology("test")
+        resources = provision(topology, session)
+        for key, value in resources.process_environment().items():
+            monkeypatch.setenv(key, value)
+        reset_clients()
+        parameters.clear_caches()
+        arns = {f.logical: resources.resolve(f"function:{f.logical}:arn") for f in topology.functions}
+        host = FunctionHost(topology, arns)
+        install(host)
+        plat = Platform(topology, resources, host, session)
+        sqs = session.client("sqs")
+        for q in topology.queues:
+            plat.pollers[q.logical] = SqsPoller(host, resources, q.logical, sqs, REGION)
+        try:
+            yield plat
+        finally:
+            uninstall()
+            reset_clients()
+            parameters.clear_caches()
