@@ -19,6 +19,8 @@ from ecomctl.local.lambda_bridge import FunctionHost, install, uninstall
 from ecomctl.local.pollers import SqsPoller
 from ecomctl.local.provision import Resources, provision
 from ecomshop.config import reset_clients
+from ecomshop.model import OrderRequest
+from ecomshop.orders import store
 from ecomshop.topology import Topology, build_topology
 
 MOTO_CONFIG = {"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}
@@ -61,10 +63,17 @@ class Platform:
         if until is not None:
             raise AssertionError(f"condition not reached within {timeout}s")
 
+    def place(self, customer: str = "cust-1", items: list[dict[str, Any]] | None = None,
+              address: dict[str, Any] | None = None) -> str:
+        """Create an order the way the API does (store + "Order Placed"), bypassing HTTP."""
+        request = OrderRequest.model_validate(
+            {"customerId": customer, "items": items or [{"sku": "SKU-0001", "quantity": 2, "unitPrice": 9.99}],
+             "currency": "USD", "shippingAddress": address}
+        )
+        return str(store.create(request)["orderId"])
+
     def order(self, order_id: str) -> dict[str, Any]:
-        status, body = self.api("GET", f"/orders/{order_id}")
-        assert status == 200, body
-        return body
+        return store.public_view(store.get(order_id))
 
     def wait_terminal(self, order_ids: list[str], timeout: float = 60.0) -> dict[str, dict[str, Any]]:
         results: dict[str, dict[str, Any]] = {}

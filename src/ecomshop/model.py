@@ -35,16 +35,16 @@ class Item(BaseModel):
 
     sku: Sku
     quantity: int = Field(ge=1, le=100, strict=True)
-    unitPrice: Decimal = Field(gt=0, max_digits=12, decimal_places=2)  # noqa: N815 - API field name
+    unitPrice: Decimal = Field(gt=0, max_digits=12, decimal_places=2)
 
 
 class OrderRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    customerId: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]  # noqa: N815
+    customerId: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
     items: list[Item] = Field(min_length=1, max_length=50)
     currency: Currency = "USD"
-    shippingAddress: dict[str, object] | None = None  # noqa: N815
+    shippingAddress: dict[str, object] | None = None
 
     def total(self) -> Decimal:
         return sum((i.unitPrice * i.quantity for i in self.items), Decimal(0))

@@ -1,0 +1,35 @@
+"""notify queue -> one SNS message per customer-visible transition (the rule filters)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from ecomshop.config import client, env
+from ecomshop.handlers._sqs_tasks import processor
+from ecomshop.observability import logger, metrics, tracer
+
+
+def notify(record: SQSRecord) -> None:
+    event = json.loads(record.body)
+    detail = event["detail"]
+    logger.thread_safe_append_keys(order_id=detail["orderId"])
+    message = {"orderId": detail["orderId"], "status": detail["status"], "reason": detail.get("reason"),
+               "customerId": detail.get("customerId"), "at": detail.get("at")}
+    client("sns").publish(
+        TopicArn=env("NOTIFY_TOPIC_ARN"),
+        Subject=f"Order {detail['orderId']} {detail['status']}"[:100],
+        Message=json.dumps(message),
+        MessageAttributes={"status": {"DataType": "String", "StringValue": detail["status"]}},
+    )
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=notify, processor=processor(), context=context)
