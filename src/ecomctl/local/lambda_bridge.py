@@ -16,6 +16,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,8 @@ class Invocation:
 
 
 InvocationHook = Callable[[Invocation], None]
+# Wraps one invocation (e.g. an X-Ray segment around it): (function, context) -> context manager.
+InvocationWrapper = Callable[[Function, "LambdaContext"], AbstractContextManager[Any]]
 
 
 class FunctionHost:
@@ -66,6 +69,7 @@ class FunctionHost:
         self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
         self._lock = threading.Lock()
         self.hooks: list[InvocationHook] = []
+        self.wrapper: InvocationWrapper | None = None
 
     def function_for(self, name_or_arn: str) -> Function | None:
         name = name_or_arn.split(":function:")[-1].split(":")[0]
@@ -90,7 +94,11 @@ class FunctionHost:
         started = time.perf_counter()
         error: str | None = None
         try:
-            return self.handler(fn)(event, context)
+            handler = self.handler(fn)
+            if self.wrapper is None:
+                return handler(event, context)
+            with self.wrapper(fn, context):
+                return handler(event, context)
         except Exception as exc:
             error = type(exc).__name__
             raise
