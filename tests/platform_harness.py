@@ -138,6 +138,19 @@ def api_event(method: str, path: str, body: str | None, headers: dict[str, str])
     }
 
 
+def sqs_event(platform: Platform, queue: str, bodies: list[dict[str, Any]]) -> dict[str, Any]:
+    """An SQS event as Lambda delivers it, for invoking a consumer directly."""
+    arn = platform.resources.resolve(f"queue:{queue}:arn")
+    return {
+        "Records": [
+            {"messageId": f"m-{i}", "receiptHandle": f"rh-{i}", "body": json.dumps(b),
+             "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "md5OfBody": "",
+             "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": REGION}
+            for i, b in enumerate(bodies)
+        ]
+    }
+
+
 @pytest.fixture
 def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
     with mock_aws(config=MOTO_CONFIG):  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from ecomshop.config import client
 from ecomshop.observability import logger
+from ecomshop.orders import store
 
 # Retrying a transient provider failure sooner than the queue's visibility timeout:
 # the message reappears after min(2^receives, cap) seconds.
@@ -48,6 +49,7 @@ def succeed(task: Task, output: dict[str, Any]) -> None:
 
 
 def fail(task: Task, error: str, cause: str) -> None:
+    store.record_failure(task.order_id, error, cause)
     _answer(task, lambda: client("stepfunctions").send_task_failure(
         taskToken=task.token, error=error[:256], cause=cause[:32768]))
 

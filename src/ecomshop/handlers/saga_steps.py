@@ -82,7 +82,8 @@ def refund_payment(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 @metrics.log_metrics
 def cancel_order(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     order_id = _order_id(event)
-    reason = reason_from_error(event.get("error") or {})
+    error = event.get("error") or {}
+    reason = reason_from_error(error, store.get(order_id).get("lastFailure"))
     if store.transition(order_id, Status.CANCELLED, reason=reason):
         metrics.add_metric(name="OrdersCancelled", unit=MetricUnit.Count, value=1)
     return {"status": Status.CANCELLED.value, "reason": reason}
@@ -94,10 +95,13 @@ _STATES_ERRORS = {
 }
 
 
-def reason_from_error(error: dict[str, Any]) -> str:
-    """A one-line, customer-safe reason from a Catch's ``{"Error", "Cause"}``."""
+def reason_from_error(error: dict[str, Any], last_failure: dict[str, Any] | None = None) -> str:
+    """A one-line reason from a Catch's ``{"Error", "Cause"}``, or from the failure the
+    consumer recorded when the cause did not travel with the error."""
     name = str(error.get("Error", "")) or "unknown error"
     cause = error.get("Cause")
+    if not cause and last_failure and last_failure.get("error") == name:
+        cause = last_failure.get("reason")
     if isinstance(cause, str) and cause:
         try:
             parsed = json.loads(cause)

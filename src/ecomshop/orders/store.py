@@ -126,6 +126,20 @@ def transition(order_id: str, status: Status, reason: str | None = None) -> bool
     return True
 
 
+def record_failure(order_id: str, error: str, reason: str) -> None:
+    """Remember why a step failed, for the compensation that follows.
+
+    Step Functions carries a SendTaskFailure's cause into the Catch; moto's interpreter
+    drops it, so CancelOrder falls back to this record when the cause is missing.
+    """
+    _orders().update_item(
+        Key={"orderId": order_id},
+        UpdateExpression="SET lastFailure = :f",
+        ConditionExpression="attribute_exists(orderId)",
+        ExpressionAttributeValues={":f": {"error": error, "reason": reason, "at": now_iso()}},
+    )
+
+
 def is_terminal(order: dict[str, Any]) -> bool:
     return Status(order["status"]) in TERMINAL
 
