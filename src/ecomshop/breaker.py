@@ -62,7 +62,7 @@ class CircuitBreaker:
         self.provider = provider
         self.thresholds = thresholds or Thresholds.from_env()
 
-    def _table(self):  # type: ignore[no-untyped-def]
+    def _table(self) -> Any:
         return table(env("BREAKER_TABLE"))
 
     def snapshot(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -63,13 +64,13 @@ _BOTO_CONFIG = Config(connect_timeout=2, read_timeout=10, retries={"max_attempts
 
 
 @cache
-def client(service: str):  # type: ignore[no-untyped-def]
+def client(service: str) -> Any:
     """One client per service per process (Lambda reuses them across invocations)."""
     return boto3.client(service, config=_BOTO_CONFIG)  # type: ignore[call-overload]
 
 
 @cache
-def table(name: str):  # type: ignore[no-untyped-def]
+def table(name: str) -> Any:
     return boto3.resource("dynamodb", config=_BOTO_CONFIG).Table(name)
 
 

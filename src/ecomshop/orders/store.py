@@ -29,7 +29,7 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _orders():  # type: ignore[no-untyped-def]
+def _orders() -> Any:
     return table(settings().orders_table)
 
 

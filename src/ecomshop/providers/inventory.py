@@ -18,7 +18,7 @@ from ecomshop.providers.catalog import initial_stock, known_sku
 from ecomshop.providers.errors import OutOfStock, UnknownSku
 
 
-def _table():  # type: ignore[no-untyped-def]
+def _table() -> Any:
     return table(env("PROVIDERS_TABLE"))
 
 

@@ -20,7 +20,7 @@ from ecomshop.providers.catalog import DECLINED_CUSTOMERS
 from ecomshop.providers.errors import PaymentDeclined
 
 
-def _table():  # type: ignore[no-untyped-def]
+def _table() -> Any:
     return table(env("PROVIDERS_TABLE"))
 
 

@@ -22,7 +22,7 @@ from ecomshop.providers.errors import ShippingRejected
 CARRIER = "ACME Freight"
 
 
-def _table():  # type: ignore[no-untyped-def]
+def _table() -> Any:
     return table(env("PROVIDERS_TABLE"))
 
 
