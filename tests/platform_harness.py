@@ -15,6 +15,7 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
+from ecomctl.local import moto_patches
 from ecomctl.local.lambda_bridge import FunctionHost, install, uninstall
 from ecomctl.local.pollers import SqsPoller
 from ecomctl.local.provision import Resources, provision
@@ -153,6 +154,7 @@ def sqs_event(platform: Platform, queue: str, bodies: list[dict[str, Any]]) -> d
 
 @pytest.fixture
 def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
+    moto_patches.apply()  # the same hot-path fixes the local target runs with
     with mock_aws(config=MOTO_CONFIG):  # type: ignore[arg-type]
         session = boto3.Session(region_name=REGION)
         topology = build_topology("test")
