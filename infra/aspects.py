@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import jsii
-from aws_cdk import Annotations, CfnResource, IAspect, RemovalPolicy, Tags
+from aws_cdk import Annotations, Aspects, CfnResource, IAspect, RemovalPolicy, TagManager, Tags
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
@@ -31,6 +31,21 @@ def apply_window(scope: Construct, stage: str, expires_at: str) -> None:
     """Tag every taggable resource with the window, and enforce deletability."""
     Tags.of(scope).add(STAGE_TAG, stage)
     Tags.of(scope).add(EXPIRES_TAG, expires_at)
-    from aws_cdk import Aspects
-
     Aspects.of(scope).add(DestroyOnDelete())
+    Aspects.of(scope).add(TagRawResources({STAGE_TAG: stage, EXPIRES_TAG: expires_at}))
+
+
+# Taggable CloudFormation types that CDK internals create as raw CfnResources (the
+# custom-resource provider behind auto-deleting buckets), which Tags.of() cannot reach.
+_RAW_TAGGABLE = frozenset({"AWS::IAM::Role", "AWS::Lambda::Function"})
+
+
+@jsii.implements(IAspect)
+class TagRawResources:
+    def __init__(self, tags: dict[str, str]) -> None:
+        self.tags = tags
+
+    def visit(self, node: IConstruct) -> None:
+        if (isinstance(node, CfnResource) and node.cfn_resource_type in _RAW_TAGGABLE
+                and not TagManager.is_taggable(node)):
+            node.add_property_override("Tags", [{"Key": k, "Value": v} for k, v in self.tags.items()])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aws_cdk import Arn, ArnFormat, Stack
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
@@ -100,11 +100,10 @@ class Registry:
     def flags_parameter_arns(self) -> list[str]:
         stack = Stack.of(self.scope)
         prefix = self.topology.ssm_prefix.lstrip("/")
-        arn = lambda name: Arn.format(  # noqa: E731
-            {"service": "ssm", "resource": "parameter", "resource_name": name,
-             "arn_format": ArnFormat.SLASH_RESOURCE_NAME}, stack)
         # The namespace itself and every flag under it; nothing else in Parameter Store.
-        return [arn(prefix), arn(f"{prefix}/*")]
+        return [stack.format_arn(service="ssm", resource="parameter", resource_name=name,
+                                 arn_format=ArnFormat.SLASH_RESOURCE_NAME)
+                for name in (prefix, f"{prefix}/*")]
 
     def grant_flags_read(self, grantee: iam.IGrantable) -> None:
         iam.Grant.add_to_principal(

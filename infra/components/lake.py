@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Arn, ArnFormat, Aws, Duration, RemovalPolicy, Size, Stack
+from aws_cdk import ArnFormat, Aws, Duration, RemovalPolicy, Size, Stack
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
@@ -87,7 +87,10 @@ class Lake(Construct):
         )
 
         stack = Stack.of(self)
-        db_name = topo.name(lake.logical).replace("-", "_")
+        # The Firehose L2 adds a region -> CIDR mapping for VPC/Redshift destinations; an S3
+        # destination never reads it, and the unused mapping is a cfn-lint warning (W7001).
+        stack.node.try_remove_child("@aws-cdk--aws-kinesisfirehose.CidrBlocks")
+        self.database_name = db_name = topo.name(lake.logical).replace("-", "_")
         self.database = glue.CfnDatabase(
             self, "Database", catalog_id=Aws.ACCOUNT_ID,
             database_input=glue.CfnDatabase.DatabaseInputProperty(
@@ -99,8 +102,8 @@ class Lake(Construct):
         self.bucket.grant_read(crawler_role, f"{data_prefix}*")
 
         def glue_arn(resource: str, name: str | None = None) -> str:
-            return Arn.format({"service": "glue", "resource": resource, "resource_name": name,
-                               "arn_format": ArnFormat.SLASH_RESOURCE_NAME}, stack)
+            return stack.format_arn(service="glue", resource=resource, resource_name=name,
+                                    arn_format=ArnFormat.SLASH_RESOURCE_NAME if name else ArnFormat.NO_RESOURCE_NAME)
 
         # Catalog writes limited to this database and its tables.
         crawler_role.add_to_policy(iam.PolicyStatement(
@@ -112,9 +115,8 @@ class Lake(Construct):
         ))
         crawler_role.add_to_policy(iam.PolicyStatement(
             actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            resources=[Arn.format({"service": "logs", "resource": "log-group",
-                                   "resource_name": "/aws-glue/crawlers:*",
-                                   "arn_format": ArnFormat.COLON_RESOURCE_NAME}, stack)],
+            resources=[stack.format_arn(service="logs", resource="log-group", resource_name="/aws-glue/crawlers:*",
+                                        arn_format=ArnFormat.COLON_RESOURCE_NAME)],
         ))
         self.crawler = glue.CfnCrawler(
             self, "Crawler",
