@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
@@ -74,3 +75,29 @@ def opensearch(bundle_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> di
 
 def resources(template: dict[str, Any], rtype: str) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == rtype}
+
+
+@pytest.fixture(scope="session")
+def synth_twice(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """`ecomctl synth` twice into one directory, without credentials or a reachable AWS."""
+    from ecomctl.cli import app
+
+    out = tmp_path_factory.mktemp("cli") / "cdk.out"
+    mp = pytest.MonkeyPatch()
+    # No credentials and no reachable AWS: any API call during synth would fail.
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        mp.delenv(var, raising=False)
+    mp.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    try:
+        runner = CliRunner()
+        first = runner.invoke(app, ["synth", "--out", str(out), "--json"])
+        assert first.exit_code == 0, first.output
+        manifest_mtime = (out / "manifest.json").stat().st_mtime_ns
+        second = runner.invoke(app, ["synth", "--out", str(out), "--json"])
+        assert second.exit_code == 0, second.output
+        human = runner.invoke(app, ["synth", "--out", str(out)])
+    finally:
+        mp.undo()
+    return {"first": json.loads(first.stdout), "second": json.loads(second.stdout), "human": human,
+            "manifest_mtime": manifest_mtime, "out": out}

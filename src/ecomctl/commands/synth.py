@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -16,12 +17,15 @@ err_console = Console(stderr=True)
 
 @app.command()
 def synth(
-    stage: str = typer.Option("dev", "--stage", help="Stage to render (names resources ecom-<stage>-*)."),
-    out: Path | None = typer.Option(None, "--out", help="Cloud assembly directory (default: cdk.out/ at the repo root)."),
-    with_opensearch: bool = typer.Option(False, "--with-opensearch", help="Add the OpenSearch domain (costly)."),
-    expires_at: str = typer.Option("none", "--expires-at", help="Window deadline tag, e.g. 2030-01-01T12:00:00Z."),
-    force: bool = typer.Option(False, "--force", help="Synthesize even if the cached assembly is current."),
-    json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    stage: Annotated[str, typer.Option("--stage", help="Stage to render (resources named ecom-<stage>-*).")] = "dev",
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Cloud assembly directory (default: cdk.out/ at the repository root).")] = None,
+    with_opensearch: Annotated[bool, typer.Option(
+        "--with-opensearch", help="Add the OpenSearch domain (the costly part; off by default).")] = False,
+    expires_at: Annotated[str, typer.Option(
+        "--expires-at", help="Window deadline for the ecomctl:expires-at tag, e.g. 2030-01-01T12:00:00Z.")] = "none",
+    force: Annotated[bool, typer.Option("--force", help="Synthesize even if the cached assembly is current.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Synthesize the platform's CloudFormation (no AWS call, no credentials, no Docker)."""
     from ecomctl.synth import synth as run_synth
@@ -32,6 +36,6 @@ def synth(
     if json_output:
         out_console.print_json(json.dumps(result.to_json()))
         return
-    how = "cached, unchanged sources" if result.cached else f"synthesized in {result.seconds:.1f} s"
+    how = "cached: sources and options unchanged" if result.cached else f"synthesized in {result.seconds:.1f} s"
     out_console.print(
         f"[bold]{result.stack}[/bold]: {result.resources} resources -> {result.out} ({how})", highlight=False)
