@@ -55,7 +55,8 @@ def build_app(options: InfraOptions, *, nag: bool = True, outdir: str | None = N
 def main() -> None:
     from ecomctl.bundle import build_bundle
 
-    app = App()
+    app = App(context=feature_flags(), analytics_reporting=False, stack_traces=False,
+              builtin_cloud_formation_validation=False)  # the cdk CLI's -c values still win
     get = app.node.try_get_context
     asset = get("lambda_asset") or str(build_bundle().path)
     populate(app, InfraOptions.from_context(get, Path(asset)))
