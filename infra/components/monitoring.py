@@ -19,7 +19,7 @@ API_5XX_ALARM = 1
 PERIOD = Duration.minutes(1)
 # Business metrics the handlers emit with Powertools (EMF), dimension service=ecomshop.
 BUSINESS_METRICS = ("OrdersPlaced", "OrdersCompleted", "OrdersCancelled")
-BREAKER_METRICS = ("BreakerOpened", "ChaosInjected")
+BREAKER_METRICS = ("BreakerOpened", "ChaosInjected", "PaymentRetries")
 
 
 class Monitoring(Construct):
@@ -85,7 +85,7 @@ class Monitoring(Construct):
         self.dashboard.add_widgets(
             cw.GraphWidget(title="Orders placed / completed / cancelled",
                            left=[business(m) for m in BUSINESS_METRICS], width=w, height=h),
-            cw.GraphWidget(title="Circuit breaker opened / chaos injected",
+            cw.GraphWidget(title="Breaker opened / chaos injected / payment retries",
                            left=[business(m) for m in BREAKER_METRICS], width=w, height=h),
             cw.GraphWidget(title="Saga executions",
                            left=[saga.metric_started(period=PERIOD), saga.metric_succeeded(period=PERIOD),

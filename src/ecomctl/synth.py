@@ -9,6 +9,7 @@ the output directory was made from the same key, it is reused as it is.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -98,10 +99,8 @@ def _nag_failure(outdir: Path) -> str:
 def _count_resources(out: Path, templates: list[str]) -> int:
     total = 0
     for t in templates:
-        try:
+        with contextlib.suppress(OSError, ValueError):
             total += len(json.loads((out / t).read_text()).get("Resources", {}))
-        except (OSError, ValueError):
-            pass
     return total
 
 
