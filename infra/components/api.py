@@ -32,8 +32,8 @@ ORDER_REQUEST_SCHEMA = apigw.JsonSchema(
                 properties={
                     "sku": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, min_length=1, max_length=64),
                     "quantity": apigw.JsonSchema(type=apigw.JsonSchemaType.INTEGER, minimum=1, maximum=100),
-                    "unitPrice": apigw.JsonSchema(type=[apigw.JsonSchemaType.NUMBER,
-                                                        apigw.JsonSchemaType.STRING]),
+                    "unitPrice": apigw.JsonSchema(type=apigw.JsonSchemaType.NUMBER, exclusive_minimum=True,
+                                                  minimum=0),
                 },
             ),
         ),
