@@ -66,3 +66,15 @@ def test_lambda_bundle_never_imports_the_cli_or_its_tools():
     env = {"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_every_metric_the_dashboard_shows_is_emitted_by_a_handler():
+    from pathlib import Path
+
+    import ecomshop
+
+    source = "\n".join(p.read_text() for p in Path(ecomshop.__file__).parent.rglob("*.py"))
+    emitted = set(re.findall(r'add_metric\(name="(\w+)"', source))
+    from infra.components.monitoring import BREAKER_METRICS, BUSINESS_METRICS
+
+    assert set(BUSINESS_METRICS) | set(BREAKER_METRICS) <= emitted
