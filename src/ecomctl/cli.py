@@ -74,4 +74,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Commands register on the imported `ecomctl.cli` module, not on this __main__ copy.
+    from ecomctl.cli import main as _main
+
+    _main()

@@ -1,0 +1,5 @@
+"""`python -m ecomctl` runs the CLI."""
+
+from ecomctl.cli import main
+
+main()
