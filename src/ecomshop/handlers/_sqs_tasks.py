@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
 
 from ecomshop.config import client
-from ecomshop.observability import logger
+from ecomshop.observability import correlate, logger
 from ecomshop.orders import store
 
 # Retrying a transient provider failure sooner than the queue's visibility timeout:
@@ -35,6 +35,14 @@ class Task:
     def parse(record: SQSRecord) -> Task:
         body = json.loads(record.body)
         return Task(token=body["taskToken"], order_id=body["orderId"], step=body.get("step", ""))
+
+
+def open_task(record: SQSRecord) -> tuple[Task, dict[str, Any]] | None:
+    """The task and its order, or None when the order is already settled (a replay)."""
+    task = Task.parse(record)
+    correlate(task.order_id)
+    order = store.get(task.order_id)
+    return None if store.is_terminal(order) else (task, order)
 
 
 def processor() -> BatchProcessor:

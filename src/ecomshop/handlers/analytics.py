@@ -13,7 +13,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecomshop.config import client, env
-from ecomshop.observability import logger, metrics, tracer
+from ecomshop.observability import instrumented, logger
 
 
 def _record(body: str) -> dict[str, Any]:
@@ -22,9 +22,7 @@ def _record(body: str) -> dict[str, Any]:
     return {"Data": (json.dumps(event, separators=(",", ":")) + "\n").encode(), "PartitionKey": order_id}
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@instrumented
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     records = event.get("Records", [])
     failures: list[dict[str, str]] = []

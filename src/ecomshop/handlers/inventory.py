@@ -20,7 +20,7 @@ from ecomshop.breaker import BreakerOpen, CircuitBreaker
 from ecomshop.faults import ProviderUnavailable
 from ecomshop.handlers import _sqs_tasks as tasks
 from ecomshop.model import Status
-from ecomshop.observability import logger, metrics, tracer
+from ecomshop.observability import instrumented
 from ecomshop.orders import store
 from ecomshop.providers import inventory
 from ecomshop.providers.errors import BusinessError, InconsistentAnswer
@@ -38,12 +38,10 @@ def check_consistent(wanted: dict[str, int], answer: dict[str, Any]) -> None:
 
 
 def reserve(record: SQSRecord) -> None:
-    task = tasks.Task.parse(record)
-    logger.thread_safe_append_keys(order_id=task.order_id)
-    tracer.put_annotation("order_id", task.order_id)
-    order = store.get(task.order_id)
-    if store.is_terminal(order):
+    opened = tasks.open_task(record)
+    if opened is None:
         return
+    task, order = opened
     breaker = CircuitBreaker(PROVIDER)
     wanted: dict[str, int] = {}
     for item in order["items"]:
@@ -74,8 +72,6 @@ def _unavailable(task: tasks.Task, reason: str) -> None:
     tasks.fail(task, "InventoryUnavailable", reason)
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@instrumented
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=reserve, processor=tasks.processor(), context=context)

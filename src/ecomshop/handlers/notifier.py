@@ -12,13 +12,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecomshop.config import client, env
 from ecomshop.handlers._sqs_tasks import processor
-from ecomshop.observability import logger, metrics, tracer
+from ecomshop.observability import correlate, instrumented
 
 
 def notify(record: SQSRecord) -> None:
     event = json.loads(record.body)
     detail = event["detail"]
-    logger.thread_safe_append_keys(order_id=detail["orderId"])
+    correlate(detail["orderId"])
     message = {"orderId": detail["orderId"], "status": detail["status"], "reason": detail.get("reason"),
                "customerId": detail.get("customerId"), "at": detail.get("at")}
     client("sns").publish(
@@ -29,8 +29,6 @@ def notify(record: SQSRecord) -> None:
     )
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@instrumented
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=notify, processor=processor(), context=context)

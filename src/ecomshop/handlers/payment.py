@@ -34,7 +34,7 @@ from ecomshop.config import env
 from ecomshop.faults import ProviderUnavailable
 from ecomshop.handlers import _sqs_tasks as tasks
 from ecomshop.model import Status
-from ecomshop.observability import MetricUnit, logger, metrics, tracer
+from ecomshop.observability import MetricUnit, instrumented, logger, metrics
 from ecomshop.orders import store
 from ecomshop.providers import payment
 from ecomshop.providers.errors import PaymentDeclined
@@ -77,12 +77,10 @@ def _idempotent_charge(table_name: str) -> Any:
 
 
 def pay(record: SQSRecord) -> None:
-    task = tasks.Task.parse(record)
-    logger.thread_safe_append_keys(order_id=task.order_id)
-    tracer.put_annotation("order_id", task.order_id)
-    order = store.get(task.order_id)
-    if store.is_terminal(order):
+    opened = tasks.open_task(record)
+    if opened is None:
         return
+    task, order = opened
     charge_once = _idempotent_charge(env("IDEMPOTENCY_TABLE"))
     key_fields = {"orderId": order["orderId"], "customerId": order["customerId"],
                   "total": str(order["total"]), "currency": order.get("currency", "USD")}
@@ -99,9 +97,7 @@ def pay(record: SQSRecord) -> None:
     tasks.succeed(task, charge)
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@instrumented
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     # An in-progress charge record expires with this invocation's timeout, so a crash
     # mid-charge is retried on redelivery instead of blocking the order for a day.

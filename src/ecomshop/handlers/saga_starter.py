@@ -17,13 +17,13 @@ from botocore.exceptions import ClientError
 
 from ecomshop.config import client, env
 from ecomshop.handlers._sqs_tasks import processor
-from ecomshop.observability import logger, metrics, tracer
+from ecomshop.observability import correlate, instrumented, logger
 
 
 def start(record: SQSRecord) -> None:
     event = json.loads(record.body)
     order_id = event["detail"]["orderId"]
-    logger.thread_safe_append_keys(order_id=order_id)
+    correlate(order_id)
     try:
         client("stepfunctions").start_execution(
             stateMachineArn=env("SAGA_STATE_MACHINE_ARN"), name=order_id, input=json.dumps({"orderId": order_id})
@@ -34,8 +34,6 @@ def start(record: SQSRecord) -> None:
         logger.info("saga already started for this order")
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@instrumented
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=start, processor=processor(), context=context)

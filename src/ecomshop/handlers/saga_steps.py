@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from ecomshop.model import Status
-from ecomshop.observability import MetricUnit, logger, metrics, tracer
+from ecomshop.observability import MetricUnit, correlate, instrumented, metrics
 from ecomshop.orders import store
 from ecomshop.providers import inventory, payment
 from ecomshop.providers.catalog import known_sku
@@ -25,14 +25,11 @@ class OrderInvalid(Exception):
 
 def _order_id(event: dict[str, Any]) -> str:
     order_id = str(event["orderId"])
-    logger.thread_safe_append_keys(order_id=order_id)
-    tracer.put_annotation("order_id", order_id)
+    correlate(order_id)
     return order_id
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@instrumented
 def validate(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     order_id = _order_id(event)
     order = store.get(order_id)
@@ -45,9 +42,7 @@ def validate(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return {"valid": True}
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@instrumented
 def complete(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     order_id = _order_id(event)
     if store.transition(order_id, Status.COMPLETED):
@@ -55,9 +50,7 @@ def complete(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return {"status": Status.COMPLETED.value}
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@instrumented
 def release_inventory(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     order_id = _order_id(event)
     released = inventory.release(order_id)["released"]
@@ -66,9 +59,7 @@ def release_inventory(event: dict[str, Any], context: LambdaContext) -> dict[str
     return {"released": released}
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@instrumented
 def refund_payment(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     order_id = _order_id(event)
     refunded = payment.refund(order_id)["refunded"]
@@ -77,9 +68,7 @@ def refund_payment(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return {"refunded": refunded}
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@instrumented
 def cancel_order(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     order_id = _order_id(event)
     error = event.get("error") or {}

@@ -19,7 +19,7 @@ from ecomshop.config import client, env
 from ecomshop.faults import ProviderUnavailable
 from ecomshop.handlers import _sqs_tasks as tasks
 from ecomshop.model import Status
-from ecomshop.observability import logger, metrics, tracer
+from ecomshop.observability import instrumented, logger
 from ecomshop.orders import store
 from ecomshop.providers import shipping
 from ecomshop.providers.errors import ShippingRejected, UnknownContract
@@ -38,12 +38,10 @@ def park(record: SQSRecord, reason: str) -> None:
 
 
 def ship(record: SQSRecord) -> None:
-    task = tasks.Task.parse(record)
-    logger.thread_safe_append_keys(order_id=task.order_id)
-    tracer.put_annotation("order_id", task.order_id)
-    order = store.get(task.order_id)
-    if store.is_terminal(order):
+    opened = tasks.open_task(record)
+    if opened is None:
         return
+    task, order = opened
     try:
         answer = shipping.book(task.order_id, order.get("shippingAddress"))
     except ShippingRejected as exc:
@@ -64,8 +62,6 @@ def ship(record: SQSRecord) -> None:
     tasks.succeed(task, shipment.model_dump())
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@instrumented
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=ship, processor=tasks.processor(), context=context)
