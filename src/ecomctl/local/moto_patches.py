@@ -13,6 +13,22 @@ Each one keeps moto's behaviour and only removes a cost that grows with the run:
   parsed expressions are cached by their text.
 - The server's dispatcher lists moto's package directory on every request, under a
   global lock (``list_of_moto_modules``); the listing is cached.
+- The server's Flask apps run with ``debug = True``, which makes Flask build a new class
+  per form-encoded request (``attach_enctype_error_multidict``): a quarter of the CPU
+  under load. Debug is turned off.
+- Every execution re-parses the ASL definition with ANTLR (~50 ms). The evaluation
+  components keep per-execution state in the execution's environment (``env.heap``),
+  not on themselves, so a parsed program is cached per definition text.
+- ``ReceiveMessage`` checks each message's retention through ``get_queue_attributes``,
+  which counts every message in the queue: O(n) per message received. The check reads
+  the retention period directly.
+- Every backend lookup (``BackendDict[account]``) takes a global lock and lists the
+  accounts, even when the account's backend exists: the most contended line under load.
+  An existing backend is now returned without the lock.
+- ``TransactWriteItems`` deep-copies every *table* it touches to roll back on failure:
+  O(table size) per transaction, so the providers' ledger made each reservation slower
+  than the last. The rollback now snapshots and restores only the items the
+  transaction names (same outcome: all or nothing).
 """
 
 from __future__ import annotations
@@ -48,6 +64,11 @@ def apply() -> None:
     StateMachineInstance.__deepcopy__ = _state_machine_deepcopy  # type: ignore[attr-defined]
     _cache_jsonpath()
     _cache_module_listing()
+    _flask_debug_off()
+    _cache_asl_programs()
+    _cheap_retention_check()
+    _item_level_transactions()
+    _lock_free_backend_lookup()
 
     original = boto_client.boto_client_for
     cache: dict[tuple[str, str, str], Any] = {}
@@ -102,3 +123,112 @@ def _cache_module_listing() -> None:
 
     listing = tuple(backends.list_of_moto_modules())
     backends.list_of_moto_modules = lambda: listing  # type: ignore[assignment]
+
+
+def _flask_debug_off() -> None:
+    from moto.moto_server import werkzeug_app
+
+    original = werkzeug_app.create_backend_app
+
+    def create_backend_app(service: Any) -> Any:
+        app = original(service)
+        app.debug = False
+        return app
+
+    werkzeug_app.create_backend_app = create_backend_app  # type: ignore[assignment]
+    from moto.moto_server import threaded_moto_server
+
+    threaded_moto_server.create_backend_app = create_backend_app  # type: ignore[assignment]
+
+
+def _cache_asl_programs() -> None:
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    parse = AmazonStateLanguageParser.parse
+    cached = functools.lru_cache(maxsize=64)(parse)
+    AmazonStateLanguageParser.parse = staticmethod(cached)  # type: ignore[method-assign,assignment]
+
+
+def _cheap_retention_check() -> None:
+    from moto.core.utils import unix_time
+    from moto.sqs.models import SQSBackend
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        retention = int(self.get_queue(queue_name).message_retention_period)
+        return bool(retention + message.sent_timestamp / 1000 > unix_time())
+
+    SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
+        is_message_valid_based_on_retention_period
+    )
+
+
+_no_table_copy = threading.local()
+
+
+def _item_level_transactions() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    original = DynamoDBBackend.transact_write_items
+
+    def table_deepcopy(self: Any, memo: dict[int, Any]) -> Any:
+        if getattr(_no_table_copy, "on", False):
+            return self  # the transaction below restores items itself
+        cls = type(self)
+        clone = cls.__new__(cls)
+        memo[id(self)] = clone
+        for key, value in self.__dict__.items():
+            setattr(clone, key, copy.deepcopy(value, memo))
+        return clone
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        snapshots: list[tuple[Any, Any, Any, Any]] = []
+        for entry in transact_items:
+            if len(entry) != 1:
+                continue
+            op_type, op = next(iter(entry.items()))
+            table = self.tables.get(op.get("TableName"))
+            if table is None:
+                continue
+            source = op.get("Item") if op_type == "Put" else op.get("Key")
+            if not isinstance(source, dict) or table.hash_key_attr not in source:
+                continue
+            hash_key = DynamoType(source[table.hash_key_attr])
+            range_key = None
+            if table.range_key_attr is not None:
+                if table.range_key_attr not in source:
+                    continue
+                range_key = DynamoType(source[table.range_key_attr])
+            current = table.get_item(hash_key, range_key)
+            snapshots.append((table, hash_key, range_key, copy.deepcopy(current)))
+        _no_table_copy.on = True
+        try:
+            return original(self, transact_items)
+        except Exception:
+            for table, hash_key, range_key, item in reversed(snapshots):
+                table.delete_item(hash_key, range_key)
+                if item is not None:
+                    if range_key is not None:
+                        table.items[hash_key][range_key] = item
+                    else:
+                        table.items[hash_key] = item
+            raise
+        finally:
+            _no_table_copy.on = False
+
+    Table.__deepcopy__ = table_deepcopy  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _lock_free_backend_lookup() -> None:
+    from moto.core.base_backend import BackendDict
+
+    original = BackendDict._create_account_specific_backend
+
+    def create_if_missing(self: Any, account_id: str) -> None:
+        if dict.__contains__(self, account_id):
+            return
+        original(self, account_id)
+
+    BackendDict._create_account_specific_backend = create_if_missing  # type: ignore[method-assign]

@@ -50,6 +50,7 @@ class Options:
     firehose_interval_s: float | None = None
     concurrency: int = DEFAULT_CONCURRENCY
     profile_out: str | None = None
+    transport: str = "inprocess"  # or "http": handlers call the moto server over HTTP
 
 
 @dataclass
@@ -88,6 +89,7 @@ class Platform:
             os.environ.pop(var, None)
         from ecomctl.local.lambda_bridge import FunctionHost, install
 
+        moto_patches.apply()  # before the server builds its apps
         self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.moto.start()
         host, port = self.moto.get_host_and_port()
@@ -96,7 +98,6 @@ class Platform:
         os.environ["MOTO_PORT"] = str(port)
         os.environ["AWS_ENDPOINT_URL"] = self.endpoint
         _post_json(f"{self.endpoint}/moto-api/config", MOTO_CONFIG)
-        moto_patches.apply()
         log.info("moto server on %s", self.endpoint)
 
         import boto3
@@ -110,12 +111,27 @@ class Platform:
         resources = provision(topology, session, self.endpoint)
         self.resources = resources
         os.environ.update(resources.process_environment())
+        if opts.transport == "inprocess":
+            # The handlers' (and our own) boto3 calls skip HTTP: moto's botocore stubber
+            # answers them from the same backends the server serves, so both views agree.
+            # The endpoint stays the way in for everything outside this process.
+            from moto import mock_aws
+
+            self._inprocess = mock_aws(config=MOTO_CONFIG)  # type: ignore[arg-type]
+            self._inprocess.start(reset=False)
+            os.environ.pop("AWS_ENDPOINT_URL", None)
         log.info("provisioned %d functions, %d queues", len(topology.functions), len(topology.queues))
 
         from ecomctl.local import telemetry, tracing
 
+        from botocore.config import Config
+
+        pooled = Config(max_pool_connections=64, retries={"max_attempts": 3, "mode": "standard"})
+
+        own_endpoint = self.endpoint if opts.transport == "http" else None
+
         def client(service: str) -> Any:
-            return session.client(service, endpoint_url=self.endpoint)  # type: ignore[call-overload]
+            return session.client(service, endpoint_url=own_endpoint, config=pooled)  # type: ignore[call-overload]
 
         # X-Ray: the daemon first, then the recorder, then Powertools may import.
         if opts.tracing:
@@ -299,16 +315,21 @@ def parse_args(argv: list[str] | None = None) -> Options:
     p.add_argument("--state-file")
     p.add_argument("--api-port", type=int, default=0)
     p.add_argument("--no-tracing", action="store_true")
-    p.add_argument("--metrics-period", type=float, default=10.0)
-    p.add_argument("--firehose-interval", type=float, default=None)
-    p.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
-    p.add_argument("--profile-out")
+    # Tuning knobs, also settable through the environment (tests, benchmarks).
+    env = os.environ.get
+    p.add_argument("--metrics-period", type=float, default=float(env("ECOMCTL_LOCAL_METRICS_PERIOD", "10")))
+    p.add_argument("--firehose-interval", type=float,
+                   default=float(env("ECOMCTL_LOCAL_FIREHOSE_INTERVAL")) if env("ECOMCTL_LOCAL_FIREHOSE_INTERVAL")
+                   else None)
+    p.add_argument("--concurrency", type=int, default=int(env("ECOMCTL_LOCAL_CONCURRENCY", DEFAULT_CONCURRENCY)))
+    p.add_argument("--profile-out", default=env("ECOMCTL_LOCAL_PROFILE_OUT"))
+    p.add_argument("--transport", choices=("inprocess", "http"), default=env("ECOMCTL_LOCAL_TRANSPORT", "inprocess"))
     a = p.parse_args(argv)
     return Options(
         stage=a.stage, deadline=datetime.fromisoformat(a.deadline.replace("Z", "+00:00")),
         state_file=a.state_file, api_port=a.api_port, tracing=not a.no_tracing,
         metrics_period_s=a.metrics_period, firehose_interval_s=a.firehose_interval,
-        concurrency=a.concurrency, profile_out=a.profile_out,
+        concurrency=a.concurrency, profile_out=a.profile_out, transport=a.transport,
     )
 
 
@@ -363,4 +384,11 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # Everything was stopped, flushed and removed in order above; what remains are
+    # moto's request and interpreter threads parked in waits. Do not wait for them.
+    logging.shutdown()
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)

@@ -1,0 +1,96 @@
+"""CLI validation for the local target: refused before anything starts, one line, no traceback."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+
+from ecomctl.errors import UsageError
+from ecomctl.window import check_ttl, parse_ttl
+from tests.local.helpers import cli, one_line_error
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("45m", timedelta(minutes=45)), ("2h", timedelta(hours=2)), ("2h30m", timedelta(hours=2, minutes=30)),
+     ("15s", timedelta(seconds=15)), ("1h0m30s", timedelta(hours=1, seconds=30)), (" 2H ", timedelta(hours=2))],
+)
+def test_ttl_forms(text, expected):
+    assert parse_ttl(text) == expected
+
+
+@pytest.mark.parametrize("text", ["0m", "0h0m", "-5m", "abc", "2x", "", "m", "30m2h5", "2h2h", "1.5h"])
+def test_bad_ttl_refused(text):
+    with pytest.raises(UsageError):
+        parse_ttl(text)
+
+
+def test_long_ttl_needs_allow_long():
+    with pytest.raises(UsageError, match="allow-long"):
+        check_ttl(parse_ttl("3h30m"), allow_long=False)
+    check_ttl(parse_ttl("3h30m"), allow_long=True)
+    check_ttl(parse_ttl("3h"), allow_long=False)
+
+
+@pytest.mark.parametrize("ttl", ["0m", "-10m", "soon", "4h"])
+def test_up_refuses_bad_ttl_before_starting(tmp_path, ttl):
+    run = cli(tmp_path, "up", "--target", "local", f"--ttl={ttl}")
+    one_line_error(run)
+    assert not (tmp_path / "windows").exists() or not any((tmp_path / "windows").iterdir())
+
+
+def test_up_aws_target_not_implemented(tmp_path):
+    run = cli(tmp_path, "up", "--target", "aws")
+    one_line_error(run)
+    assert "not implemented" in run.err
+
+
+def test_down_and_status_without_window(tmp_path):
+    down = cli(tmp_path, "down")
+    assert down.code == 0 and "no window" in down.out
+    status = cli(tmp_path, "status")
+    assert status.code == 0 and "no window" in status.out
+    as_json = cli(tmp_path, "status", "--json")
+    assert as_json.code == 0 and as_json.json() == {"window": None}
+
+
+def test_corrupt_state_file_is_one_line(tmp_path):
+    (tmp_path / "windows").mkdir()
+    (tmp_path / "windows" / "dev.json").write_text("{not json")
+    for args in (("status",), ("status", "--json"), ("up",), ("down",)):
+        run = cli(tmp_path, *args)
+        one_line_error(run)
+        assert "corrupt" in run.err
+
+
+def test_stale_state_of_dead_process_is_cleaned(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (tmp_path / "windows").mkdir()
+    state_file = tmp_path / "windows" / "dev.json"
+    state_file.write_text(json.dumps({
+        "target": "local", "stage": "dev", "deadline": "2030-01-01T00:00:00Z", "started_at": "2020-01-01T00:00:00Z",
+        "ttl_s": 7200, "log": str(tmp_path / "x.log"), "status": "ready", "pid": dead.pid, "pid_started": 1.0,
+        "api_url": "http://127.0.0.1:1", "aws_endpoint": "http://127.0.0.1:2",
+    }))
+    run = cli(tmp_path, "status", "--json")
+    assert run.code == 0, run
+    assert run.json() == {"window": None}
+    assert "stale" in run.err
+    assert not state_file.exists()
+
+
+def test_port_in_use_is_one_line(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        run = cli(tmp_path, "up", "--ttl", "5m", "--port", str(port))
+    one_line_error(run)
+    assert f"port {port}" in run.err
+    assert not (tmp_path / "windows" / "dev.json").exists()
