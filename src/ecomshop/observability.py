@@ -46,7 +46,7 @@ def instrumented(handler: Callable[[Any, Any], R]) -> Callable[[Any, Any], R]:
 
 def correlate(order_id: str) -> None:
     """Tie this invocation's logs and trace to an order."""
-    logger.thread_safe_append_keys(order_id=order_id)
+    logger.thread_safe_append_keys(order_id=order_id, correlation_id=order_id)
     tracer.put_annotation("order_id", order_id)
 
 
