@@ -37,8 +37,8 @@ def cli(home: Path, *args: str, timeout: float = 180, **extra: str) -> Run:
     proc = subprocess.run(
         # The console script's entry point (`python -m ecomctl.cli` would register the commands
         # on a second copy of the module, not on the app that runs).
-        [sys.executable, "-c", "from ecomctl.cli import main; main()", *args], capture_output=True, text=True, timeout=timeout,
-        env=cli_env(home, **extra),
+        [sys.executable, "-c", "from ecomctl.cli import main; main()", *args],
+        capture_output=True, text=True, timeout=timeout, env=cli_env(home, **extra),
     )
     return Run(proc.returncode, proc.stdout, proc.stderr)
 

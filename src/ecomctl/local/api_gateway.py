@@ -116,13 +116,13 @@ class ApiGateway:
             protocol_version = "HTTP/1.1"
             server_version = "ecomctl-local-apigw"
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet access log
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
             def _handle(self) -> None:
                 gateway.handle(self)
 
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle  # noqa: N815
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
 
         class Server(ThreadingHTTPServer):
             daemon_threads = True

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -127,6 +126,3 @@ class FirehoseDelivery:
             self.flush()
         except Exception:
             log.exception("firehose stand-in: final flush failed")
-
-    def wait(self, seconds: float) -> None:
-        time.sleep(seconds)

@@ -28,7 +28,7 @@ def _session(window: WindowState) -> boto3.Session:
 
 def clients(window: WindowState) -> dict[str, Any]:
     s = _session(window)
-    return {svc: s.client(svc, endpoint_url=window.aws_endpoint, config=_CONFIG)  # type: ignore[call-overload]
+    return {svc: s.client(svc, endpoint_url=window.aws_endpoint, config=_CONFIG)
             for svc in ("sqs", "dynamodb", "ssm")}
 
 

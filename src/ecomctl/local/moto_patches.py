@@ -45,7 +45,7 @@ _lock = threading.Lock()
 
 def _state_machine_deepcopy(self: Any, memo: dict[int, Any]) -> Any:
     cls = type(self)
-    clone = cls.__new__(cls)
+    clone = object.__new__(cls)
     memo[id(self)] = clone
     for key, value in self.__dict__.items():
         setattr(clone, key, [] if key == "executions" else copy.deepcopy(value, memo))
@@ -104,7 +104,7 @@ def _cache_jsonpath() -> None:
     import jsonpath_ng.ext
 
     # Import the interpreter modules that bound ``parse`` by name, then rebind them.
-    import moto.stepfunctions.parser.asl.component.common.path.result_path  # noqa: F401
+    import moto.stepfunctions.parser.asl.component.common.path.result_path
     import moto.stepfunctions.parser.asl.utils.json_path  # noqa: F401
 
     plain = functools.lru_cache(maxsize=4096)(jsonpath_ng.parse)
@@ -122,7 +122,7 @@ def _cache_module_listing() -> None:
     from moto import backends
 
     listing = tuple(backends.list_of_moto_modules())
-    backends.list_of_moto_modules = lambda: listing  # type: ignore[assignment]
+    backends.list_of_moto_modules = lambda: listing
 
 
 def _flask_debug_off() -> None:
@@ -135,10 +135,10 @@ def _flask_debug_off() -> None:
         app.debug = False
         return app
 
-    werkzeug_app.create_backend_app = create_backend_app  # type: ignore[assignment]
+    werkzeug_app.create_backend_app = create_backend_app
     from moto.moto_server import threaded_moto_server
 
-    threaded_moto_server.create_backend_app = create_backend_app  # type: ignore[assignment]
+    threaded_moto_server.create_backend_app = create_backend_app
 
 
 def _cache_asl_programs() -> None:
@@ -146,7 +146,7 @@ def _cache_asl_programs() -> None:
 
     parse = AmazonStateLanguageParser.parse
     cached = functools.lru_cache(maxsize=64)(parse)
-    AmazonStateLanguageParser.parse = staticmethod(cached)  # type: ignore[method-assign,assignment]
+    AmazonStateLanguageParser.parse = staticmethod(cached)  # type: ignore[method-assign]
 
 
 def _cheap_retention_check() -> None:
@@ -176,7 +176,7 @@ def _item_level_transactions() -> None:
         if getattr(_no_table_copy, "on", False):
             return self  # the transaction below restores items itself
         cls = type(self)
-        clone = cls.__new__(cls)
+        clone = object.__new__(cls)
         memo[id(self)] = clone
         for key, value in self.__dict__.items():
             setattr(clone, key, copy.deepcopy(value, memo))

@@ -48,7 +48,7 @@ class SqsPoller:
                         k: {"stringValue": a.get("StringValue"), "dataType": a.get("DataType", "String")}
                         for k, a in m.get("MessageAttributes", {}).items()
                     },
-                    "md5OfBody": m.get("MD5OfBody") or hashlib.md5(m["Body"].encode()).hexdigest(),  # noqa: S324
+                    "md5OfBody": m.get("MD5OfBody") or hashlib.md5(m["Body"].encode()).hexdigest(),
                     "eventSource": "aws:sqs",
                     "eventSourceARN": self.arn,
                     "awsRegion": self.region,

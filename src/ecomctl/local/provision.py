@@ -88,12 +88,13 @@ def provision(topology: Topology, session: boto3.Session, endpoint_url: str | No
 
     sqs = c("sqs")
     for q in topology.queues:
-        for logical, attrs in (
+        pair: tuple[tuple[str, dict[str, str]], ...] = (
             (topology.dlq(q.logical), {"MessageRetentionPeriod": str(14 * 86400)}),
             (q.logical, {}),
-        ):
+        )
+        for logical, extra in pair:
             name = topology.name(logical)
-            attributes = {"VisibilityTimeout": str(q.visibility_timeout_s), **attrs}
+            attributes: dict[str, str] = {"VisibilityTimeout": str(q.visibility_timeout_s), **extra}
             if logical == q.logical:
                 attributes["MessageRetentionPeriod"] = str(q.retention_days * 86400)
                 attributes["RedrivePolicy"] = json.dumps(

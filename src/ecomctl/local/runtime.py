@@ -92,7 +92,7 @@ class Platform:
         moto_patches.apply()  # before the server builds its apps
         self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.moto.start()
-        host, port = self.moto.get_host_and_port()
+        _host, port = self.moto.get_host_and_port()
         self.endpoint = f"http://127.0.0.1:{port}"
         # Step Functions' interpreter calls services at localhost:$MOTO_PORT.
         os.environ["MOTO_PORT"] = str(port)
@@ -117,14 +117,14 @@ class Platform:
             # The endpoint stays the way in for everything outside this process.
             from moto import mock_aws
 
-            self._inprocess = mock_aws(config=MOTO_CONFIG)  # type: ignore[arg-type]
+            self._inprocess = mock_aws(config=MOTO_CONFIG)  # type: ignore[call-overload]
             self._inprocess.start(reset=False)
             os.environ.pop("AWS_ENDPOINT_URL", None)
         log.info("provisioned %d functions, %d queues", len(topology.functions), len(topology.queues))
 
-        from ecomctl.local import telemetry, tracing
-
         from botocore.config import Config
+
+        from ecomctl.local import telemetry, tracing
 
         pooled = Config(max_pool_connections=64, retries={"max_attempts": 3, "mode": "standard"})
 
@@ -244,7 +244,7 @@ class Platform:
 def _post_json(url: str, payload: Any) -> None:
     req = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
                                  headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - our own local server
+    with urllib.request.urlopen(req, timeout=10) as resp:
         resp.read()
 
 
@@ -255,7 +255,8 @@ def _queue_age(queue_name: str) -> float | None:
 
     try:
         queue = sqs_backends[DEFAULT_ACCOUNT_ID][REGION].queues[queue_name]
-        stamps = [m.sent_timestamp for m in list(queue._messages) if m.sent_timestamp]
+        stamps = [float(getattr(m, "sent_timestamp", 0) or 0) for m in list(queue._messages)]
+        stamps = [s for s in stamps if s]
     except (KeyError, AttributeError):
         return None
     if not stamps:
@@ -318,9 +319,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
     # Tuning knobs, also settable through the environment (tests, benchmarks).
     env = os.environ.get
     p.add_argument("--metrics-period", type=float, default=float(env("ECOMCTL_LOCAL_METRICS_PERIOD", "10")))
-    p.add_argument("--firehose-interval", type=float,
-                   default=float(env("ECOMCTL_LOCAL_FIREHOSE_INTERVAL")) if env("ECOMCTL_LOCAL_FIREHOSE_INTERVAL")
-                   else None)
+    interval = env("ECOMCTL_LOCAL_FIREHOSE_INTERVAL")
+    p.add_argument("--firehose-interval", type=float, default=float(interval) if interval else None)
     p.add_argument("--concurrency", type=int, default=int(env("ECOMCTL_LOCAL_CONCURRENCY", DEFAULT_CONCURRENCY)))
     p.add_argument("--profile-out", default=env("ECOMCTL_LOCAL_PROFILE_OUT"))
     p.add_argument("--transport", choices=("inprocess", "http"), default=env("ECOMCTL_LOCAL_TRANSPORT", "inprocess"))

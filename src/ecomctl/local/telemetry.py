@@ -190,6 +190,14 @@ class _Stats:
                 "Maximum": self.maximum}
 
 
+class _ApiStats:
+    def __init__(self) -> None:
+        self.count = 0
+        self.client_errors = 0
+        self.server_errors = 0
+        self.latency = _Stats()
+
+
 class MetricsEmitter:
     def __init__(self, cloudwatch: Any, sqs: Any, queues: dict[str, str], functions: dict[str, str],
                  api_name: str, stage: str, state_machine_arn: str, period_s: float = 10.0,
@@ -206,7 +214,7 @@ class MetricsEmitter:
         self.executions = executions  # callable() -> {status: count}
         self._lock = threading.Lock()
         self._lambda: dict[str, dict[str, Any]] = {}
-        self._api = {"count": 0, "4xx": 0, "5xx": 0, "latency": _Stats()}
+        self._api = _ApiStats()
         self._emf: list[tuple[str, dict[str, Any]]] = []
         self._executions_seen: dict[str, int] = {}
         self.put_calls = 0
@@ -222,12 +230,12 @@ class MetricsEmitter:
 
     def on_request(self, method: str, status: int, latency_ms: float) -> None:
         with self._lock:
-            self._api["count"] += 1
+            self._api.count += 1
             if 400 <= status < 500:
-                self._api["4xx"] += 1
+                self._api.client_errors += 1
             elif status >= 500:
-                self._api["5xx"] += 1
-            self._api["latency"].add(latency_ms)
+                self._api.server_errors += 1
+            self._api.latency.add(latency_ms)
 
     def on_emf(self, doc: dict[str, Any]) -> None:
         datums = emf_to_datums(doc)
@@ -240,8 +248,7 @@ class MetricsEmitter:
         by_ns: dict[str, list[dict[str, Any]]] = defaultdict(list)
         with self._lock:
             lam, self._lambda = self._lambda, {}
-            api = self._api
-            self._api = {"count": 0, "4xx": 0, "5xx": 0, "latency": _Stats()}
+            api, self._api = self._api, _ApiStats()
             emf, self._emf = self._emf, []
         for logical, physical in self.functions.items():
             entry = lam.get(logical)
@@ -261,14 +268,14 @@ class MetricsEmitter:
                      "StatisticValues": entry["duration"].statistic_values()}
                 )
         dims = [{"Name": "ApiName", "Value": self.api_name}, {"Name": "Stage", "Value": self.stage}]
-        for name, key in (("Count", "count"), ("4XXError", "4xx"), ("5XXError", "5xx")):
+        for name, value in (("Count", api.count), ("4XXError", api.client_errors), ("5XXError", api.server_errors)):
             by_ns["AWS/ApiGateway"].append(
-                {"MetricName": name, "Dimensions": dims, "Value": float(api[key]), "Unit": "Count", "Timestamp": now}
+                {"MetricName": name, "Dimensions": dims, "Value": float(value), "Unit": "Count", "Timestamp": now}
             )
-        if api["latency"].count:
+        if api.latency.count:
             by_ns["AWS/ApiGateway"].append(
                 {"MetricName": "Latency", "Dimensions": dims, "Unit": "Milliseconds", "Timestamp": now,
-                 "StatisticValues": api["latency"].statistic_values()}
+                 "StatisticValues": api.latency.statistic_values()}
             )
         for name, url in self.queues.items():
             try:
