@@ -1,0 +1,280 @@
+"""Benchmark the local target end to end; prints its figures (not a timed test).
+
+    python bench/bench_local.py                       # 3 steps x 60 s: 120, 240, 480 orders/min
+    python bench/bench_local.py --rates 2000 --duration 300   # the issue's goal: 2000/min for 5 min
+    python bench/bench_local.py --rates 240 --backlog 10000   # the same with a 10 000-message backlog
+    python bench/bench_local.py --profile /tmp/local.svg      # py-spy flame graph of the platform (if installed)
+
+It starts its own window (``ECOMCTL_HOME`` in a temp dir) through the same launcher as
+``ecomctl up``, then, per step, runs an open-loop paced HTTP client (orders are sent on a
+fixed schedule whatever the latency, so a slow platform cannot slow the arrivals down),
+waits for every order placed in the step to reach COMPLETED/CANCELLED, and reports:
+placement rate achieved, sustained throughput (terminal orders / time from first send to
+last terminal), p50/p99 API latency, p50/p99 placed -> terminal (from the order's own
+history timestamps), platform CPU seconds per order, orders lost (not terminal within
+the drain timeout) and DLQ depth. The knee is the first step whose sustained throughput
+falls below 95 % of the offered rate, or whose p99 placed -> terminal exceeds 5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+import psutil
+
+GOAL_RPM, GOAL_P99_S = 2000, 5.0
+
+
+@dataclass
+class Step:
+    rate_rpm: float
+    duration_s: float
+    sent: int = 0
+    errors: int = 0
+    api_ms: list[float] = field(default_factory=list)
+    order_ids: list[str] = field(default_factory=list)
+    send_started: float = 0.0
+    send_ended: float = 0.0
+    drained_at: float = 0.0
+    terminal: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cpu_s: float = 0.0
+    dlq: int = 0
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+class Client(threading.local):
+    """One keep-alive HTTP connection per worker thread."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.conn = http.client.HTTPConnection(host, port, timeout=60)
+
+
+def order_body(i: int) -> bytes:
+    sku = f"SKU-{(i % 900) + 1:04d}"
+    if sku in ("SKU-0013", "SKU-0404", "SKU-0666"):
+        sku = "SKU-0001"
+    return json.dumps({"customerId": f"bench-{i % 5000}",
+                       "items": [{"sku": sku, "quantity": 1, "unitPrice": 19.99}]}).encode()
+
+
+def run_load(api_url: str, step: Step, workers: int) -> None:
+    parts = urlsplit(api_url)
+    local = Client(parts.hostname or "127.0.0.1", parts.port or 80)
+    lock = threading.Lock()
+    total = int(step.rate_rpm * step.duration_s / 60)
+    interval = 60.0 / step.rate_rpm
+
+    def send(i: int, at: float) -> None:
+        delay = at - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        started = time.perf_counter()
+        try:
+            local.conn.request("POST", "/orders", body=order_body(i),
+                               headers={"Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4())})
+            resp = local.conn.getresponse()
+            payload = resp.read()
+            ok = resp.status == 202
+        except (OSError, http.client.HTTPException):
+            local.conn.close()
+            ok, payload = False, b""
+        elapsed = (time.perf_counter() - started) * 1000
+        with lock:
+            step.sent += 1
+            if ok:
+                step.api_ms.append(elapsed)
+                step.order_ids.append(json.loads(payload)["orderId"])
+            else:
+                step.errors += 1
+
+    step.send_started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for i in range(total):
+            pool.submit(send, i, step.send_started + i * interval)
+    step.send_ended = time.perf_counter()
+
+
+def parse_at(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def drain(ddb: Any, table: str, step: Step, timeout_s: float) -> None:
+    wanted = set(step.order_ids)
+    deadline = time.perf_counter() + timeout_s
+    while True:
+        pending = wanted - set(step.terminal)
+        if not pending:
+            break
+        for oid in list(pending):
+            item = ddb.get_item(TableName=table, Key={"orderId": {"S": oid}},
+                                ProjectionExpression="#s, history", ExpressionAttributeNames={"#s": "status"})
+            found = item.get("Item")
+            if found and found["status"]["S"] in ("COMPLETED", "CANCELLED"):
+                step.terminal[oid] = found
+        if len(step.terminal) == len(wanted) or time.perf_counter() > deadline:
+            break
+        time.sleep(2)
+    step.drained_at = time.perf_counter()
+
+
+def placed_to_terminal(item: dict[str, Any]) -> float:
+    history = item["history"]["L"]
+    first, last = history[0]["M"]["at"]["S"], history[-1]["M"]["at"]["S"]
+    return parse_at(last) - parse_at(first)
+
+
+def dlq_depth(sqs: Any, stage: str) -> int:
+    total = 0
+    for url in sqs.list_queues(QueueNamePrefix=f"ecom-{stage}-").get("QueueUrls", []):
+        if url.endswith("-dlq"):
+            attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages",
+                                                                            "ApproximateNumberOfMessagesNotVisible"])
+            total += sum(int(v) for v in attrs["Attributes"].values())
+    return total
+
+
+def fill_backlog(sqs: Any, stage: str, queue: str, n: int) -> None:
+    url = sqs.get_queue_url(QueueName=f"ecom-{stage}-{queue}")["QueueUrl"]
+    body = {"source": "ecomshop.orders", "detail-type": "Order Status Changed",
+            "detail": {"orderId": "ord-backlog", "status": "COMPLETED", "customerId": "bench", "at": "now"}}
+
+    def batch(start: int) -> None:
+        entries = []
+        for k in range(min(10, n - start)):
+            detail = {**body["detail"], "orderId": f"ord-backlog-{start + k}"}  # type: ignore[dict-item]
+            entries.append({"Id": str(k), "MessageBody": json.dumps({**body, "detail": detail})})
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(batch, range(0, n, 10)))
+
+
+def report(step: Step, label: str) -> dict[str, Any]:
+    latencies = [placed_to_terminal(item) for item in step.terminal.values()]
+    done = len(step.terminal)
+    span = max(1e-9, step.drained_at - step.send_started) if done else 0
+    last_terminal = max((parse_at(i["history"]["L"][-1]["M"]["at"]["S"]) for i in step.terminal.values()),
+                        default=0.0)
+    first_sent_wall = time.time() - (time.perf_counter() - step.send_started)
+    sustained = done / max(1e-9, last_terminal - first_sent_wall) * 60 if done else 0.0
+    row = {
+        "step": label,
+        "offered_rpm": step.rate_rpm,
+        "placed_rpm": round(step.sent / max(1e-9, step.send_ended - step.send_started) * 60, 1),
+        "sustained_rpm": round(sustained, 1),
+        "orders": len(step.order_ids),
+        "api_errors": step.errors,
+        "api_p50_ms": round(pct(step.api_ms, 0.5), 1),
+        "api_p99_ms": round(pct(step.api_ms, 0.99), 1),
+        "e2e_p50_s": round(pct(latencies, 0.5), 2),
+        "e2e_p99_s": round(pct(latencies, 0.99), 2),
+        "cpu_ms_per_order": round(step.cpu_s / max(1, done) * 1000, 1),
+        "lost": len(step.order_ids) - done,
+        "dlq": step.dlq,
+        "completed": sum(1 for i in step.terminal.values() if i["status"]["S"] == "COMPLETED"),
+        "wall_s": round(span, 1),
+    }
+    return row
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rates", default="120,240,480", help="offered orders/min per step, comma separated")
+    p.add_argument("--duration", type=float, default=60, help="seconds of load per step")
+    p.add_argument("--drain-timeout", type=float, default=300)
+    p.add_argument("--backlog", type=int, default=0, help="messages to pre-load before a repeat of the last step")
+    p.add_argument("--backlog-queue", default="notify")
+    p.add_argument("--workers", type=int, default=64, help="client threads (open loop: arrivals never wait)")
+    p.add_argument("--no-tracing", action="store_true")
+    p.add_argument("--transport", choices=("inprocess", "http"), default="inprocess")
+    p.add_argument("--profile", help="py-spy flame graph (svg) of the platform during the last step")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args()
+
+    home = Path(tempfile.mkdtemp(prefix="ecomctl-bench-"))
+    os.environ["ECOMCTL_HOME"] = str(home)
+    os.environ["ECOMCTL_LOCAL_TRANSPORT"] = args.transport
+    from ecomctl.local import launcher
+
+    stage = "bench"
+    window, _ = launcher.start(stage, timedelta(hours=1), tracing=not args.no_tracing)
+    proc = psutil.Process(window.pid)
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    ddb = session.client("dynamodb", endpoint_url=window.aws_endpoint)
+    sqs = session.client("sqs", endpoint_url=window.aws_endpoint)
+    rows = []
+    try:
+        steps = [(float(r), "") for r in args.rates.split(",")]
+        if args.backlog:
+            steps.append((steps[-1][0], f"+{args.backlog} backlog"))
+        for n, (rate, note) in enumerate(steps):
+            if note:
+                fill_backlog(sqs, stage, args.backlog_queue, args.backlog)
+            step = Step(rate, args.duration)
+            cpu0 = sum(proc.cpu_times()[:2])
+            profiler = None
+            if args.profile and n == len(steps) - 1 and shutil.which("py-spy"):
+                profiler = subprocess.Popen(["py-spy", "record", "-p", str(window.pid), "-d", str(int(args.duration)),
+                                             "--gil", "--nonblocking", "-o", args.profile],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            run_load(str(window.api_url), step, args.workers)
+            drain(ddb, f"ecom-{stage}-orders", step, args.drain_timeout)
+            step.cpu_s = sum(proc.cpu_times()[:2]) - cpu0
+            step.dlq = dlq_depth(sqs, stage)
+            if profiler is not None:
+                profiler.wait()
+            row = report(step, f"{rate:g}/min {note}".strip())
+            rows.append(row)
+            if not args.json:
+                print(json.dumps(row), flush=True)
+    finally:
+        launcher.stop(stage)
+        shutil.rmtree(home, ignore_errors=True)
+
+    knee = next((r for r in rows if r["sustained_rpm"] < 0.95 * r["offered_rpm"] or r["e2e_p99_s"] > GOAL_P99_S
+                 or r["lost"]), None)
+    summary = {
+        "machine": f"{os.cpu_count()} cpu, python {sys.version.split()[0]}",
+        "tracing": not args.no_tracing, "transport": args.transport, "steps": rows,
+        "knee": knee["step"] if knee else "not reached",
+        "goal": f">= {GOAL_RPM}/min for 5 min with p99 placed->terminal <= {GOAL_P99_S}s, zero lost",
+        "goal_met": any(r["offered_rpm"] >= GOAL_RPM and r["sustained_rpm"] >= 0.95 * GOAL_RPM
+                        and r["e2e_p99_s"] <= GOAL_P99_S and not r["lost"] and args.duration >= 300 for r in rows),
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"\nknee: {summary['knee']}; goal met: {summary['goal_met']} ({summary['goal']})")
+        cols = ["step", "placed_rpm", "sustained_rpm", "api_p50_ms", "api_p99_ms", "e2e_p50_s", "e2e_p99_s",
+                "cpu_ms_per_order", "lost", "dlq"]
+        print(" | ".join(cols))
+        for r in rows:
+            print(" | ".join(str(r[c]) for c in cols))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
