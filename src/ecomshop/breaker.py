@@ -72,12 +72,12 @@ class CircuitBreaker:
     def state(self) -> State:
         return State(self.snapshot()["state"])
 
-    def before_call(self) -> None:
-        """Raise BreakerOpen unless a call may go through now."""
+    def before_call(self) -> dict[str, Any]:
+        """Raise BreakerOpen unless a call may go through now; returns the state it saw."""
         snap = self.snapshot()
         state = State(snap["state"])
         if state is State.CLOSED:
-            return
+            return snap
         now = time.time()
         since = float(snap.get("changedAt", 0))
         if now - since < self.thresholds.reset_timeout_s:
@@ -95,8 +95,13 @@ class CircuitBreaker:
         if not won:
             raise BreakerOpen(f"{self.provider} circuit is probing")
         logger.info("breaker half-open: probing", extra={"provider": self.provider})
+        return {**snap, "state": State.HALF_OPEN.value}
 
-    def record_success(self) -> None:
+    def record_success(self, seen: dict[str, Any] | None = None) -> None:
+        """Close the circuit and reset the count; ``seen`` (what before_call returned)
+        skips the write in the common case of a closed circuit with no failures."""
+        if seen is not None and seen["state"] == State.CLOSED.value and int(seen.get("failures", 0)) == 0:
+            return
         closed = _conditional(
             self._table().update_item,
             Key={"provider": self.provider},

@@ -11,7 +11,7 @@ from ecomshop.breaker import BreakerOpen, CircuitBreaker, State, Thresholds
 
 @pytest.fixture
 def breaker(platform):
-    return CircuitBreaker("payments-api", Thresholds(failure_threshold=3, reset_timeout_s=0.3))
+    return CircuitBreaker("payments-api", Thresholds(failure_threshold=3, reset_timeout_s=2.0))
 
 
 def test_opens_after_threshold_consecutive_failures_and_fails_fast(breaker):
@@ -37,7 +37,7 @@ def test_a_success_resets_the_consecutive_count(breaker):
 def test_half_open_admits_exactly_one_probe_then_closes_on_success(breaker):
     for _ in range(3):
         breaker.record_failure()
-    time.sleep(0.35)
+    time.sleep(2.05)
     other = CircuitBreaker("payments-api", breaker.thresholds)  # another Lambda environment
     breaker.before_call()  # wins the probe
     assert breaker.state() is State.HALF_OPEN
@@ -51,7 +51,7 @@ def test_half_open_admits_exactly_one_probe_then_closes_on_success(breaker):
 def test_a_failed_probe_reopens(breaker):
     for _ in range(3):
         breaker.record_failure()
-    time.sleep(0.35)
+    time.sleep(2.05)
     breaker.before_call()
     breaker.record_failure()
     assert breaker.state() is State.OPEN

@@ -47,7 +47,7 @@ def reserve(record: SQSRecord) -> None:
     for item in order["items"]:
         wanted[item["sku"]] = wanted.get(item["sku"], 0) + int(item["quantity"])
     try:
-        breaker.before_call()
+        seen = breaker.before_call()
     except BreakerOpen as exc:
         _unavailable(task, f"inventory provider unavailable ({exc}); retrying")
         return
@@ -59,10 +59,10 @@ def reserve(record: SQSRecord) -> None:
         _unavailable(task, f"inventory provider unavailable: {exc}")
         return
     except BusinessError as exc:
-        breaker.record_success()
+        breaker.record_success(seen)
         tasks.fail(task, type(exc).__name__, str(exc))
         return
-    breaker.record_success()
+    breaker.record_success(seen)
     store.transition(task.order_id, Status.INVENTORY_RESERVED)
     tasks.succeed(task, {"reserved": answer["reserved"]})
 

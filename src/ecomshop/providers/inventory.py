@@ -45,9 +45,6 @@ def reserve(order_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
         # The provider lies: it confirms a reservation yet reports negative stock and
         # quantities that do not match the request, and reserves nothing.
         return {"reserved": {s: q + 1 for s, q in wanted.items()}, "remaining": {s: -q for s, q in wanted.items()}}
-    existing = _table().get_item(Key=_reservation_key(order_id), ConsistentRead=True).get("Item")
-    if existing:
-        return {"reserved": {k: int(v) for k, v in existing["lines"].items()}, "remaining": {}, "replayed": True}
     transact = []
     for sku, qty in sorted(wanted.items()):
         transact.append(
@@ -80,7 +77,8 @@ def reserve(order_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
             raise
         reasons = exc.response.get("CancellationReasons", [])
         if reasons and reasons[-1].get("Code") == "ConditionalCheckFailed":
-            return reserve(order_id, items)  # a concurrent replay won: answer with its reservation
+            # The reservation exists (a replay, or a concurrent one won): answer with it.
+            return {"reserved": reservation(order_id) or {}, "remaining": {}, "replayed": True}
         short = [sku for (sku, _), r in zip(sorted(wanted.items()), reasons, strict=False)
                  if r.get("Code") == "ConditionalCheckFailed"]
         raise OutOfStock(f"out of stock: {', '.join(short) or 'one or more items'}") from None
