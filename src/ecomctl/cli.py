@@ -58,7 +58,7 @@ def main() -> None:
     try:
         app()  # standalone: Click prints usage errors itself and exits 2
     except UserError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(int(exc.exit_status))
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -69,7 +69,7 @@ def main() -> None:
         if debug:
             raise
         err.print(f"[red]error:[/red] {type(exc).__name__}: {exc} (ECOMCTL_DEBUG=1 shows the traceback)",
-                  highlight=False)
+                  highlight=False, soft_wrap=True)
         sys.exit(int(ExitStatus.ERROR))
 
 
