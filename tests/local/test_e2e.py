@@ -73,7 +73,7 @@ def test_two_hundred_orders_reach_their_terminal_state_then_down_leaves_nothing(
         for i, order_id in resent:
             assert order_id == placed[i], "a resend with the same Idempotency-Key made a new order"
 
-        orders = _wait_terminal(api, list(placed.values()), timeout=150)
+        orders = _wait_terminal(api, list(placed.values()), timeout=300)
         for i, order_id in placed.items():
             order = orders[order_id]
             statuses = [h["status"] for h in order["history"]]
