@@ -47,6 +47,8 @@ class Registry:
             return self.topology.stage
         if ref == "ssm_prefix":
             return self.topology.ssm_prefix
+        if ref.startswith("value:"):
+            return ref.removeprefix("value:")
         kind, _, rest = ref.partition(":")
         logical, _, attr = rest.partition(":")
         try:

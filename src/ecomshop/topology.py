@@ -7,7 +7,8 @@ variables whose values are the references declared here.
 
 References are strings ``kind:logical`` (``table:orders``, ``queue:payment``) with an
 optional attribute (``queue:payment:url``, ``function:validate:arn``). ``stage`` and
-``ssm_prefix`` are plain values. Each renderer resolves them its own way.
+``ssm_prefix`` are plain values, and ``value:<text>`` is the text itself (settings such
+as the breaker's thresholds). Each renderer resolves them its own way.
 """
 
 from __future__ import annotations
@@ -203,7 +204,8 @@ def _functions() -> tuple[Function, ...]:
         _fn(
             "inventory", "inventory.handler", 10, "queue:inventory",
             (_ORDERS, _BUS, _PROVIDERS, _FLAGS, _TASK, Grant("table:breakers", "read_write")),
-            {**_PROVIDER_ENV, "BREAKER_TABLE": "table:breakers"},
+            {**_PROVIDER_ENV, "BREAKER_TABLE": "table:breakers",
+             "BREAKER_FAILURE_THRESHOLD": "value:5", "BREAKER_RESET_TIMEOUT_S": "value:10"},
             reserved_concurrency=5, description="Reserves stock behind a circuit breaker",
         ),
         _fn(

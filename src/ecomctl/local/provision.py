@@ -40,6 +40,8 @@ class Resources:
     values: dict[str, str] = field(default_factory=dict)
 
     def resolve(self, ref: str) -> str:
+        if ref.startswith("value:"):
+            return ref.removeprefix("value:")
         try:
             return self.values[ref]
         except KeyError:
