@@ -29,6 +29,9 @@ Each one keeps moto's behaviour and only removes a cost that grows with the run:
   O(table size) per transaction, so the providers' ledger made each reservation slower
   than the last. The rollback now snapshots and restores only the items the
   transaction names (same outcome: all or nothing).
+- Every request lists the response class's methods with ``inspect.getmembers``
+  (``method_names_from_class``) and converts the action name with a regex
+  (``camelcase_to_underscores``); both are pure, so both are cached.
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ def apply() -> None:
     _cheap_retention_check()
     _item_level_transactions()
     _lock_free_backend_lookup()
+    _cache_pure_helpers()
 
     original = boto_client.boto_client_for
     cache: dict[tuple[str, str, str], Any] = {}
@@ -232,3 +236,16 @@ def _lock_free_backend_lookup() -> None:
         original(self, account_id)
 
     BackendDict._create_account_specific_backend = create_if_missing  # type: ignore[method-assign]
+
+
+def _cache_pure_helpers() -> None:
+    from moto.core import responses, utils
+
+    method_names = functools.lru_cache(maxsize=512)(utils.method_names_from_class)
+    to_snake = functools.lru_cache(maxsize=8192)(utils.camelcase_to_underscores)
+    responses.method_names_from_class = method_names
+    original = utils.camelcase_to_underscores
+    for name, module in list(sys.modules.items()):
+        if name.startswith("moto.") and getattr(module, "camelcase_to_underscores", None) is original:
+            module.camelcase_to_underscores = to_snake  # type: ignore[attr-defined]
+    utils.camelcase_to_underscores = to_snake
