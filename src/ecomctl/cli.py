@@ -11,8 +11,8 @@ import os
 import sys
 
 import typer
-from rich.console import Console
 
+from ecomctl.console import err
 from ecomctl.errors import ExitStatus, UserError
 
 app = typer.Typer(
@@ -22,7 +22,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-err = Console(stderr=True)
 
 # Each module registers its commands on `app` when imported.
 COMMAND_MODULES = ("synth", "up", "down", "status")

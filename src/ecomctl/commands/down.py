@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.console import Console
 
 from ecomctl.cli import app
+from ecomctl.console import err, out
 from ecomctl.errors import UserError
-
-out = Console()
-err = Console(stderr=True)
 
 
 @app.command()

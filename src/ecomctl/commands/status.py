@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from ecomctl.cli import app
+from ecomctl.console import err, out
 from ecomctl.errors import UserError
 from ecomctl.window import format_duration
-
-out = Console()
-err = Console(stderr=True)
 
 
 @app.command()

@@ -7,12 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from ecomctl.cli import app
-
-out_console = Console()
-err_console = Console(stderr=True)
+from ecomctl.console import err as err_console
+from ecomctl.console import out as out_console
 
 
 @app.command()
