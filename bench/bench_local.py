@@ -92,15 +92,19 @@ def run_load(api_url: str, step: Step, workers: int) -> None:
         if delay > 0:
             time.sleep(delay)
         started = time.perf_counter()
-        try:
-            local.conn.request("POST", "/orders", body=order_body(i),
-                               headers={"Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4())})
-            resp = local.conn.getresponse()
-            payload = resp.read()
-            ok = resp.status == 202
-        except (OSError, http.client.HTTPException):
-            local.conn.close()
-            ok, payload = False, b""
+        headers = {"Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4())}
+        ok, payload = False, b""
+        # A keep-alive connection the server has closed fails on reuse; the order carries an
+        # idempotency key, so one retry on a fresh connection cannot place it twice.
+        for _attempt in range(2):
+            try:
+                local.conn.request("POST", "/orders", body=order_body(i), headers=headers)
+                resp = local.conn.getresponse()
+                payload = resp.read()
+                ok = resp.status == 202
+                break
+            except (OSError, http.client.HTTPException):
+                local.conn.close()
         elapsed = (time.perf_counter() - started) * 1000
         with lock:
             step.sent += 1
@@ -238,7 +242,8 @@ def main() -> int:
             profiler = None
             if args.profile and n == len(steps) - 1 and shutil.which("py-spy"):
                 profiler = subprocess.Popen(["py-spy", "record", "-p", str(window.pid), "-d", str(int(args.duration)),
-                                             "--gil", "--nonblocking", "-o", args.profile],
+                                             "--gil", "--nonblocking", "-o", args.profile]
+                                            + (["-f", "raw"] if args.profile.endswith(".raw") else []),
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             run_load(str(window.api_url), step, args.workers)
             drain(ddb, f"ecom-{stage}-orders", step, args.drain_timeout)

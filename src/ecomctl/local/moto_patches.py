@@ -32,6 +32,23 @@ Each one keeps moto's behaviour and only removes a cost that grows with the run:
 - Every request lists the response class's methods with ``inspect.getmembers``
   (``method_names_from_class``) and converts the action name with a regex
   (``camelcase_to_underscores``); both are pure, so both are cached.
+- The response serializer finds each member of each output structure by asking six
+  alias providers for candidate attribute names, built anew for every member of every
+  value (a DynamoDB item's every attribute value walks ten members): a tenth of the CPU
+  under load. The candidates depend only on the picker, the object's type and the
+  (long-lived, cached) shape, so they are computed once per combination.
+- Random identifiers (request ids, receipt handles) are drawn a character per call;
+  drawn in one ``choices`` call instead (same alphabet, same length).
+- SQS counts visible, in-flight and delayed messages by reading the clock once per
+  message, and ``SendMessage`` builds every queue attribute, counts included, to read
+  one flag: O(queue length) clock reads per send. The counts now read the clock once.
+- ``UpdateItem`` parses its update expression twice per call. The parsed tree is only
+  read, or deep-copied before the validator changes it, so it is cached by its text.
+- An in-process request is turned into a werkzeug request (a WSGI environ, headers
+  copied one by one) only to be parsed; the JSON protocol's parser reads nothing but
+  the body, so JSON-protocol requests skip the conversion.
+- botocore sanitizes every User-Agent component a character at a time on every
+  request; the function is pure, so it is cached.
 """
 
 from __future__ import annotations
@@ -73,6 +90,12 @@ def apply() -> None:
     _item_level_transactions()
     _lock_free_backend_lookup()
     _cache_pure_helpers()
+    _cache_attribute_aliases()
+    _fast_random_strings()
+    _one_clock_read_per_count()
+    _cache_update_expressions()
+    _json_requests_without_werkzeug()
+    _cache_user_agent_components()
 
     original = boto_client.boto_client_for
     cache: dict[tuple[str, str, str], Any] = {}
@@ -249,3 +272,166 @@ def _cache_pure_helpers() -> None:
         if name.startswith("moto.") and getattr(module, "camelcase_to_underscores", None) is original:
             module.camelcase_to_underscores = to_snake  # type: ignore[attr-defined]
     utils.camelcase_to_underscores = to_snake
+
+
+def _cache_attribute_aliases() -> None:
+    from moto.core import serialize
+
+    original = serialize.XFormedAttributePicker.get_possible_keys
+    original_get_value = serialize.ResponseSerializer.get_value
+    cache: dict[tuple[Any, ...], tuple[Any, tuple[str, ...]]] = {}
+
+    def candidates(picker: Any, obj: Any, key: str, shape: Any, context: Any) -> tuple[str, ...]:
+        """``context``: the picker's context, or a callable building it (only needed on a miss)."""
+        cache_key = (type(picker), tuple(picker.alias_providers), type(obj), key, id(shape),
+                     id(getattr(shape, "parent", None)))
+        found = cache.get(cache_key)
+        if found is None or found[0] is not shape:  # the shape pins its id while cached
+            if callable(context):
+                context = context()
+            found = cache[cache_key] = (shape, tuple(original(picker, context)))
+        return found[1]
+
+    def get_possible_keys(self: Any, context: Any) -> Any:
+        # Instances (not just classes) may carry their own ``Meta``: those are not cached.
+        if "Meta" in getattr(context.obj, "__dict__", {}):
+            return original(self, context)
+        return candidates(self, context.obj, context.key, context.shape, context)
+
+    def get_value(self: Any, value: Any, key: str, shape: Any) -> Any:
+        picker = self._value_picker
+        if type(value) is not dict or type(picker) is not serialize.XFormedAttributePicker \
+                or picker.response_transformers:
+            return original_get_value(self, value, key, shape)
+        # A plain dict: the picker's answer without building a context per member.
+        keys = candidates(picker, value, key, shape, lambda: serialize.AttributePickerContext(
+            obj=value, key=key, shape=shape, operation_model=self.operation_model,
+            service_model=self.operation_model.service_model, key_path=".".join(self.path)))
+        for candidate in keys:
+            if "." in candidate:
+                return original_get_value(self, value, key, shape)
+            if candidate in value:
+                return value[candidate]
+        return None
+
+    serialize.XFormedAttributePicker.get_possible_keys = get_possible_keys  # type: ignore[method-assign]
+    serialize.ResponseSerializer.get_value = get_value  # type: ignore[method-assign]
+
+
+def _fast_random_strings() -> None:
+    import string
+
+    from moto.moto_api._internal import mock_random, moto_random
+    from moto.sqs import models as sqs_models
+    from moto.sqs import utils as sqs_utils
+
+    def get_random_string(self: Any, length: int = 20, include_digits: bool = True, lower_case: bool = False) -> str:
+        pool = string.ascii_letters + (string.digits if include_digits else "")
+        value = "".join(self.choices(pool, k=length))
+        return value.lower() if lower_case else value
+
+    moto_random.MotoRandom.get_random_string = get_random_string  # type: ignore[method-assign]
+    rng = mock_random
+
+    def generate_receipt_handle() -> str:
+        return "".join(rng.choices(string.ascii_lowercase, k=185))
+
+    sqs_utils.generate_receipt_handle = generate_receipt_handle
+    sqs_models.generate_receipt_handle = generate_receipt_handle
+
+
+def _one_clock_read_per_count() -> None:
+    from moto.core.utils import unix_time_millis
+    from moto.sqs.models import Queue
+
+    def messages(self: Any) -> list[Any]:
+        now = unix_time_millis()
+        return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+
+    def not_visible(self: Any) -> int:
+        now = unix_time_millis()
+        return sum(1 for m in self._messages if not now > m.visible_at)
+
+    def delayed(self: Any) -> int:
+        now = unix_time_millis()
+        return sum(1 for m in self._messages if now < m.delayed_until)
+
+    Queue.messages = property(messages)  # type: ignore[method-assign,assignment]
+    Queue.approximate_number_of_messages_not_visible = property(not_visible)  # type: ignore[method-assign,assignment]
+    Queue.approximate_number_of_messages_delayed = property(delayed)  # type: ignore[method-assign,assignment]
+
+
+def _cache_update_expressions() -> None:
+    from moto.dynamodb.parsing import expressions
+
+    parser: Any = expressions.UpdateExpressionParser  # type: ignore[attr-defined]
+    make = parser.make.__func__
+    cached = functools.lru_cache(maxsize=1024)(lambda expression: make(parser, expression))
+    parser.make = classmethod(lambda cls, expression: cached(expression))
+
+
+def _json_requests_without_werkzeug() -> None:
+    from botocore.awsrequest import AWSPreparedRequest
+    from moto.core import responses
+    from moto.core.parse import JSONParser
+    from moto.core.request import determine_request_protocol
+    from moto.core.utils import get_service_model
+
+    original = responses.BaseResponse.parse_parameters
+
+    def parse_parameters(self: Any, request: Any) -> None:
+        if isinstance(request, AWSPreparedRequest) and request.headers.get("Content-Encoding") != "gzip":
+            content_type = request.headers.get("Content-Type")
+            if isinstance(content_type, bytes):
+                content_type = content_type.decode()
+            service_model = get_service_model(self.boto3_service_name)
+            if determine_request_protocol(service_model, content_type) == "json":
+                operation_model = service_model.operation_model(self._get_action())
+                parser = JSONParser(operation_model, map_type=self.PROTOCOL_PARSER_MAP_TYPE)
+                self.params = parser.parse({"body": request.body or b""})  # type: ignore[typeddict-item]
+                return
+        original(self, request)
+
+    responses.BaseResponse.parse_parameters = parse_parameters  # type: ignore[method-assign]
+
+
+def _cache_user_agent_components() -> None:
+    from botocore import useragent
+
+    useragent.sanitize_user_agent_string_component = functools.lru_cache(maxsize=1024)(
+        useragent.sanitize_user_agent_string_component)
+
+
+def sign_in_process_requests_cheaply() -> None:
+    """Requests answered in this process by moto's stubber skip the SigV4 computation.
+
+    moto never verifies signatures; it reads only the access key (the account) and the
+    credential scope (the region) from the Authorization header. Computing the canonical
+    request and the HMAC chain was ~8 % of every in-process call, so the header keeps
+    those fields with a placeholder signature. Only for the platform process, whose
+    clients all reach moto in process; nothing signed this way can leave it.
+    """
+    from datetime import UTC, datetime
+
+    from botocore import signers
+
+    if getattr(signers.RequestSigner.handler, "_ecomctl", False):
+        return
+
+    def handler(self: Any, operation_name: Any = None, request: Any = None, **kwargs: Any) -> None:
+        credentials = self._credentials
+        if credentials is None or request is None:
+            return
+        frozen = credentials.get_frozen_credentials()
+        now = datetime.now(UTC)
+        stamp = now.strftime("%Y%m%dT%H%M%SZ")
+        scope = f"{stamp[:8]}/{self._region_name}/{self._signing_name}/aws4_request"
+        request.headers["X-Amz-Date"] = stamp
+        if frozen.token:
+            request.headers["X-Amz-Security-Token"] = frozen.token
+        request.headers["Authorization"] = (
+            f"AWS4-HMAC-SHA256 Credential={frozen.access_key}/{scope}, SignedHeaders=host;x-amz-date, "
+            "Signature=" + "0" * 64)
+
+    handler._ecomctl = True  # type: ignore[attr-defined]
+    signers.RequestSigner.handler = handler  # type: ignore[method-assign]

@@ -45,6 +45,7 @@ class Options:
     state_file: str | None = None
     api_port: int = 0
     tracing: bool = True
+    trace_all: bool = False  # every invocation instead of Lambda's default sampling
     metrics_period_s: float = 10.0
     firehose_interval_s: float | None = None
     concurrency: int = DEFAULT_CONCURRENCY
@@ -118,6 +119,7 @@ class Platform:
 
             self._inprocess = mock_aws(config=MOTO_CONFIG)  # type: ignore[call-overload]
             self._inprocess.start(reset=False)
+            moto_patches.sign_in_process_requests_cheaply()
             os.environ.pop("AWS_ENDPOINT_URL", None)
         log.info("provisioned %d functions, %d queues", len(topology.functions), len(topology.queues))
 
@@ -147,7 +149,7 @@ class Platform:
         arns = {f.logical: resources.resolve(f"function:{f.logical}:arn") for f in topology.functions}
         fhost = FunctionHost(topology, arns)
         if opts.tracing:
-            fhost.wrapper = tracing.segment_wrapper(recorder, {k: v for k, v in arns.items()})
+            fhost.wrapper = tracing.segment_wrapper(recorder, dict(arns), sample_all=opts.trace_all)
         install(fhost)
         self.host = fhost
 
@@ -308,6 +310,10 @@ def _remove_state(opts: Options) -> None:
     state_mod.remove(opts.stage, pid=os.getpid())
 
 
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")
+
+
 def parse_args(argv: list[str] | None = None) -> Options:
     p = argparse.ArgumentParser(prog="ecomctl-local-runtime", description=__doc__)
     p.add_argument("--stage", default="dev")
@@ -315,6 +321,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
     p.add_argument("--state-file")
     p.add_argument("--api-port", type=int, default=0)
     p.add_argument("--no-tracing", action="store_true")
+    p.add_argument("--trace-all", action="store_true", default=env_flag("ECOMCTL_LOCAL_TRACE_ALL"),
+                   help="trace every invocation, not Lambda's default 1/s + 5%% per function")
     # Tuning knobs, also settable through the environment (tests, benchmarks).
     env = os.environ.get
     p.add_argument("--metrics-period", type=float, default=float(env("ECOMCTL_LOCAL_METRICS_PERIOD", "10")))
@@ -326,7 +334,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     a = p.parse_args(argv)
     return Options(
         stage=a.stage, deadline=datetime.fromisoformat(a.deadline.replace("Z", "+00:00")),
-        state_file=a.state_file, api_port=a.api_port, tracing=not a.no_tracing,
+        state_file=a.state_file, api_port=a.api_port, tracing=not a.no_tracing, trace_all=a.trace_all,
         metrics_period_s=a.metrics_period, firehose_interval_s=a.firehose_interval,
         concurrency=a.concurrency, profile_out=a.profile_out, transport=a.transport,
     )

@@ -9,6 +9,11 @@ Order matters: the SDK's recorder picks its context when it is imported (Lambda'
 facade-segment context if ``LAMBDA_TASK_ROOT`` is set, a thread-local one otherwise),
 and Powertools only enables its Tracer when ``LAMBDA_TASK_ROOT`` is set. So the recorder
 is imported and configured first, then ``LAMBDA_TASK_ROOT`` is set for Powertools.
+
+Sampling is Lambda's default: per function, the first invocation each second and 5 % of
+the rest are traced (the X-Ray SDK's own local sampler, one per function). An unsampled
+invocation runs with the SDK's dummy segment, so nothing is recorded or sent for it.
+``sample_all=True`` traces every invocation (for debugging a handful of orders).
 """
 
 from __future__ import annotations
@@ -42,10 +47,16 @@ def disable() -> None:
     os.environ["POWERTOOLS_TRACE_DISABLED"] = "1"
 
 
-def segment_wrapper(recorder: Any, arns: dict[str, str]) -> Any:
+def segment_wrapper(recorder: Any, arns: dict[str, str], sample_all: bool = False) -> Any:
+    from aws_xray_sdk.core.sampling.local.sampler import LocalSampler
+
+    samplers = {logical: LocalSampler() for logical in arns}
+
     @contextmanager
     def wrapper(fn: Function, context: Any) -> Iterator[None]:
-        segment = recorder.begin_segment(name=context.function_name)
+        sampler = samplers.get(fn.logical)
+        sampled = sample_all or sampler is None or sampler.should_trace()
+        segment = recorder.begin_segment(name=context.function_name, sampling=1 if sampled else 0)
         segment.origin = "AWS::Lambda::Function"
         segment.set_aws({"function_arn": arns.get(fn.logical, ""), "request_id": context.aws_request_id})
         try:

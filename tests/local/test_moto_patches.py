@@ -1,0 +1,96 @@
+"""The hot-path patches keep moto's answers: same counts, same items, same errors.
+
+Each test drives moto through boto3 with the patches applied, on the paths the patches
+replace, and checks what AWS would answer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from ecomctl.local import moto_patches
+
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def aws() -> Iterator[boto3.Session]:
+    moto_patches.apply()
+    with mock_aws():
+        yield boto3.Session(region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def _counts(sqs: Any, url: str) -> dict[str, int]:
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    keys = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed")
+    return {k: int(attrs[k]) for k in keys}
+
+
+def test_queue_counts_split_visible_in_flight_and_delayed(aws: boto3.Session) -> None:
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    for i in range(5):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=60)
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, VisibilityTimeout=60)["Messages"]
+    assert len(received) == 2
+    assert _counts(sqs, url) == {"ApproximateNumberOfMessages": 3, "ApproximateNumberOfMessagesNotVisible": 2,
+                                 "ApproximateNumberOfMessagesDelayed": 1}
+    # A message whose visibility timeout has run out is visible again.
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=received[0]["ReceiptHandle"], VisibilityTimeout=0)
+    time.sleep(0.01)
+    assert _counts(sqs, url)["ApproximateNumberOfMessages"] == 4
+    handles = {m["ReceiptHandle"] for m in received}
+    assert all(len(h) == 185 and h.isalpha() and h.islower() for h in handles)
+
+
+def test_cached_update_expression_applies_to_each_item_on_its_own(aws: boto3.Session) -> None:
+    ddb = aws.client("dynamodb")
+    ddb.create_table(TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    expression = "SET #s = :s, #h = list_append(if_not_exists(#h, :empty), :h) ADD #n :one"
+    names = {"#s": "status", "#h": "history", "#n": "count"}
+    for pk, status in (("a", "PAID"), ("b", "SHIPPED"), ("a", "DONE")):
+        ddb.update_item(TableName="t", Key={"pk": {"S": pk}}, UpdateExpression=expression,
+                        ExpressionAttributeNames=names,
+                        ExpressionAttributeValues={":s": {"S": status}, ":empty": {"L": []},
+                                                   ":h": {"L": [{"S": status}]}, ":one": {"N": "1"}})
+    a = ddb.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"]
+    b = ddb.get_item(TableName="t", Key={"pk": {"S": "b"}})["Item"]
+    assert a == {"pk": {"S": "a"}, "status": {"S": "DONE"}, "count": {"N": "2"},
+                 "history": {"L": [{"S": "PAID"}, {"S": "DONE"}]}}
+    assert b["history"] == {"L": [{"S": "SHIPPED"}]} and b["count"] == {"N": "1"}
+    with pytest.raises(ClientError) as bad:
+        ddb.update_item(TableName="t", Key={"pk": {"S": "a"}}, UpdateExpression="SET = broken",
+                        ExpressionAttributeValues={":s": {"S": "x"}})
+    assert bad.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_serialized_items_keep_every_attribute_type(aws: boto3.Session) -> None:
+    ddb = aws.client("dynamodb")
+    ddb.create_table(TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    item = {"pk": {"S": "k"}, "n": {"N": "1.5"}, "b": {"B": b"\x00\x01"}, "ok": {"BOOL": False},
+            "none": {"NULL": True}, "ss": {"SS": ["x", "y"]}, "ns": {"NS": ["1", "2"]},
+            "m": {"M": {"inner": {"L": [{"S": "v"}, {"N": "0"}]}}}}
+    ddb.put_item(TableName="t", Item=item)
+    got = ddb.get_item(TableName="t", Key={"pk": {"S": "k"}})["Item"]
+    assert {k: v for k, v in got.items() if k not in ("ss", "ns")} == {
+        k: v for k, v in item.items() if k not in ("ss", "ns")}
+    assert sorted(got["ss"]["SS"]) == ["x", "y"] and sorted(got["ns"]["NS"]) == ["1", "2"]
+    # An object-backed response (not a dict) still goes through moto's own picker.
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName="q2", Attributes={"VisibilityTimeout": "45"})["QueueUrl"]
+    assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"] == {
+        "VisibilityTimeout": "45"}
+    assert sqs.list_queues()["QueueUrls"] == [url]
