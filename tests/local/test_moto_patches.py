@@ -94,3 +94,34 @@ def test_serialized_items_keep_every_attribute_type(aws: boto3.Session) -> None:
     assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"] == {
         "VisibilityTimeout": "45"}
     assert sqs.list_queues()["QueueUrls"] == [url]
+
+
+def test_cached_condition_expressions_still_see_each_calls_values(aws: boto3.Session) -> None:
+    ddb = aws.client("dynamodb")
+    ddb.create_table(TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    ddb.put_item(TableName="t", Item={"pk": {"S": "o"}, "status": {"S": "PAID"}})
+
+    def move(expected: str, to: str) -> bool:
+        try:
+            ddb.update_item(TableName="t", Key={"pk": {"S": "o"}}, UpdateExpression="SET #s = :to",
+                            ConditionExpression="attribute_exists(pk) AND #s = :from",
+                            ExpressionAttributeNames={"#s": "status"},
+                            ExpressionAttributeValues={":from": {"S": expected}, ":to": {"S": to}})
+        except ClientError as exc:
+            assert exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
+            return False
+        return True
+
+    assert move("PAID", "SHIPPED") is True
+    assert move("PAID", "SHIPPED") is False  # same text, same values: the item changed, so it fails now
+    assert move("SHIPPED", "DONE") is True
+    assert move("NOPE", "DONE") is False
+    with pytest.raises(ClientError) as unused:
+        ddb.update_item(TableName="t", Key={"pk": {"S": "o"}}, UpdateExpression="SET #s = :to",
+                        ConditionExpression="attribute_exists(pk) AND #s = :from",
+                        ExpressionAttributeNames={"#s": "status", "#x": "unused"},
+                        ExpressionAttributeValues={":from": {"S": "DONE"}, ":to": {"S": "X"}})
+    assert "unused" in unused.value.response["Error"]["Message"]
+    assert ddb.get_item(TableName="t", Key={"pk": {"S": "o"}})["Item"]["status"] == {"S": "DONE"}

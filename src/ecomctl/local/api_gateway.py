@@ -13,6 +13,7 @@ response. (Unlike API Gateway it does not cut a request off at 29 s.)
 from __future__ import annotations
 
 import base64
+import logging
 import threading
 import time
 import uuid
@@ -32,6 +33,8 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "/orders/{orderId}": ("GET",),
 }
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
+
+log = logging.getLogger("ecomctl.local.api")
 
 
 def match(path: str) -> tuple[str, dict[str, str]] | None:
@@ -170,6 +173,8 @@ class ApiGateway:
         try:
             result = self.host.invoke(self.function, event)
         except Exception:
+            # What Lambda writes to the function's log for an unhandled error.
+            log.exception("function %s failed; API Gateway answers 502", self.function)
             return error
         if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
             return error

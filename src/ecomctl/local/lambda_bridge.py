@@ -132,9 +132,72 @@ def _bridged_invoke(
     return json.dumps(result, default=str).encode()
 
 
+class _PerThread:
+    """A data descriptor giving each thread its own value of an instance attribute.
+
+    Lambda runs one invocation per execution environment at a time, so Powertools keeps
+    the metrics an invocation adds in shared (class-level) dicts until ``log_metrics``
+    flushes them. Here concurrent invocations share one process: one thread's flush
+    would emit, or clear, another's metrics (and a flush racing a clear raised
+    "Must contain at least one metric"). Per thread is per invocation: an invocation
+    runs on one thread from start to flush.
+    """
+
+    def __init__(self, factory: Callable[[Any], Any]) -> None:
+        self.factory = factory
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def _local(self, obj: Any) -> threading.local:
+        local = obj.__dict__.get("_per_thread")
+        if local is None:
+            with _per_thread_lock:
+                local = obj.__dict__.setdefault("_per_thread", threading.local())
+        return local
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        local = self._local(obj)
+        value = getattr(local, self.name, None)
+        if value is None:
+            value = self.factory(obj)
+            setattr(local, self.name, value)
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        # Set by the constructor, on the constructing thread: the shared initial value is
+        # not adopted (every thread starts from the factory: empty, plus default dimensions).
+        self._local(obj)
+
+
+_per_thread_lock = threading.Lock()
+
+
+def isolate_powertools_metrics() -> None:
+    """Give each invocation thread its own Powertools metric, dimension and metadata sets."""
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider as P
+
+    if isinstance(P.__dict__.get("metric_set"), _PerThread):
+        return
+    attrs = {
+        "metric_set": lambda obj: {},
+        "dimension_set": lambda obj: {k: str(v) for k, v in (obj.__dict__.get("default_dimensions") or {}).items()},
+        "dimension_sets": lambda obj: [],
+        "metadata_set": lambda obj: {},
+    }
+    for name, factory in attrs.items():
+        descriptor = _PerThread(factory)
+        descriptor.__set_name__(P, name)
+        setattr(P, name, descriptor)
+
+
 def install(host: FunctionHost) -> None:
     """Route moto Lambda invocations for the topology's functions to ``host``."""
     global _active_host
+    isolate_powertools_metrics()
     _active_host = host
     LambdaSimpleBackend.invoke = _bridged_invoke  # type: ignore[method-assign]
 

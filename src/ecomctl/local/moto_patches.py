@@ -49,6 +49,9 @@ Each one keeps moto's behaviour and only removes a cost that grows with the run:
   the body, so JSON-protocol requests skip the conversion.
 - botocore sanitizes every User-Agent component a character at a time on every
   request; the function is pure, so it is cached.
+- Every conditional write lexes and parses its condition expression anew. The parsed
+  operator tree is never changed after it is built, and depends only on the expression,
+  the attribute names and the values it references, so it is cached by those.
 """
 
 from __future__ import annotations
@@ -96,6 +99,7 @@ def apply() -> None:
     _cache_update_expressions()
     _json_requests_without_werkzeug()
     _cache_user_agent_components()
+    _cache_condition_expressions()
 
     original = boto_client.boto_client_for
     cache: dict[tuple[str, str, str], Any] = {}
@@ -426,6 +430,10 @@ def sign_in_process_requests_cheaply() -> None:
         now = datetime.now(UTC)
         stamp = now.strftime("%Y%m%dT%H%M%SZ")
         scope = f"{stamp[:8]}/{self._region_name}/{self._signing_name}/aws4_request"
+        # A retried request comes back here; these headers append rather than replace.
+        for name in ("X-Amz-Date", "X-Amz-Security-Token", "Authorization"):
+            if name in request.headers:
+                del request.headers[name]
         request.headers["X-Amz-Date"] = stamp
         if frozen.token:
             request.headers["X-Amz-Security-Token"] = frozen.token
@@ -435,3 +443,39 @@ def sign_in_process_requests_cheaply() -> None:
 
     handler._ecomctl = True  # type: ignore[attr-defined]
     signers.RequestSigner.handler = handler  # type: ignore[method-assign]
+
+
+def _cache_condition_expressions() -> None:
+    import json
+    import re
+
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    original = ConditionExpressionParser.parse
+    placeholder = re.compile(r":[A-Za-z0-9_]+")
+    cache: dict[tuple[str, str, str], tuple[Any, list[str], list[str]]] = {}
+
+    def parse(self: Any) -> Any:
+        expression = self.condition_expression
+        if not expression:
+            return original(self)
+        values = self.expression_attribute_values or {}
+        try:
+            key = (expression, json.dumps(self.expression_attribute_names or {}, sort_keys=True),
+                   json.dumps({p: values[p] for p in set(placeholder.findall(expression)) if p in values},
+                              sort_keys=True))
+        except (TypeError, ValueError):
+            return original(self)
+        hit = cache.get(key)
+        if hit is None:
+            op = original(self)  # invalid expressions raise here and are not cached
+            if len(cache) > 4096:
+                cache.clear()
+            cache[key] = (op, list(self.expr_attr_names_found), list(self.expr_attr_values_found))
+            return op
+        op, names_found, values_found = hit
+        self.expr_attr_names_found.extend(names_found)
+        self.expr_attr_values_found.extend(values_found)
+        return op
+
+    ConditionExpressionParser.parse = parse  # type: ignore[method-assign]

@@ -11,12 +11,15 @@ keeps failing to its DLQ after maxReceiveCount receives (moto does this on recei
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from typing import Any
 
 from ecomctl.local.lambda_bridge import FunctionHost
 from ecomctl.local.provision import Resources
+
+log = logging.getLogger("ecomctl.local.pollers")
 
 
 class SqsPoller:
@@ -90,6 +93,8 @@ class SqsPoller:
         except Exception:
             # A failed invocation returns the whole batch to the queue, as Lambda does.
             self.errors += 1
+            log.exception("function %s failed on a batch of %d from %s", self.function, len(messages),
+                          self.queue.logical)
             return
         failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
         done = [m for m in messages if m["MessageId"] not in failed]
