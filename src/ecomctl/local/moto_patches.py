@@ -49,6 +49,9 @@ Each one keeps moto's behaviour and only removes a cost that grows with the run:
   the body, so JSON-protocol requests skip the conversion.
 - botocore sanitizes every User-Agent component a character at a time on every
   request; the function is pure, so it is cached.
+- The in-process stubber finds a request's handler by trying every service's URL
+  patterns, then every URL of the matching backend, on every request. Which handler
+  serves a URL does not change, so the answer is kept per URL (bounded).
 - Every conditional write lexes and parses its condition expression anew. The parsed
   operator tree is never changed after it is built, and depends only on the expression,
   the attribute names and the values it references, so it is cached by those.
@@ -100,6 +103,7 @@ def apply() -> None:
     _json_requests_without_werkzeug()
     _cache_user_agent_components()
     _cache_condition_expressions()
+    _cache_stubber_routes()
 
     original = boto_client.boto_client_for
     cache: dict[tuple[str, str, str], Any] = {}
@@ -479,3 +483,68 @@ def _cache_condition_expressions() -> None:
         return op
 
     ConditionExpressionParser.parse = parse  # type: ignore[method-assign]
+
+
+def _cache_stubber_routes() -> None:
+    import re
+
+    import moto.backend_index as backend_index
+    import moto.backends as backends
+    from moto.core import DEFAULT_ACCOUNT_ID, botocore_stubber
+    from moto.core.base_backend import BackendDict
+    from moto.core.config import passthrough_service, passthrough_url, service_whitelisted
+    from moto.core.exceptions import HTTPException, ServiceNotWhitelisted
+    from moto.core.utils import get_equivalent_url_in_aws_domain
+    from moto.moto_api import recorder
+
+    routes: dict[str, list[tuple[str, Any]]] = {}
+
+    def route(clean_url: str) -> list[tuple[str, Any]]:
+        """Every (service, handler or None) whose patterns match the URL, in moto's order."""
+        found: list[tuple[str, Any]] = []
+        for service, pattern in backend_index.backend_url_patterns:
+            if not pattern.match(clean_url):
+                continue
+            backend_dict = backends.get_backend(service)  # type: ignore[call-overload]
+            if isinstance(backend_dict, BackendDict):
+                accounts = backend_dict[DEFAULT_ACCOUNT_ID]
+                backend = accounts["us-east-1"] if "us-east-1" in accounts else accounts["aws"]
+            else:
+                backend = backend_dict["global"]
+            handler = next((m for url, m in backend.urls.items() if re.compile(url).match(clean_url)), None)
+            found.append((service, handler))
+            if handler is not None:
+                break
+        return found
+
+    def process_request(self: Any, request: Any) -> Any:
+        parsed_url, _ = get_equivalent_url_in_aws_domain(request.url)
+        clean_url = f"{parsed_url.scheme}://{parsed_url.netloc}{parsed_url.path}"
+        if passthrough_url(clean_url):
+            return None
+        found = routes.get(clean_url)
+        if found is None:
+            found = route(clean_url)
+            if len(routes) > 10_000:  # object keys in URLs (S3) must not grow this without bound
+                routes.clear()
+            routes[clean_url] = found
+        for service, method_to_execute in found:
+            if passthrough_service(service):
+                return None
+            if not service_whitelisted(service):
+                raise ServiceNotWhitelisted(service)
+            for header, value in request.headers.items():
+                if isinstance(value, bytes):
+                    request.headers[header] = value.decode("utf-8")
+            if method_to_execute is not None:
+                try:
+                    recorder._record_request(request)
+                    status, headers, body = method_to_execute(request, request.url, request.headers)
+                except HTTPException as e:
+                    status, headers, body = e.code, e.get_headers(), e.get_body()
+                return status, headers, body
+        if re.compile(r"https?://.+\.amazonaws.com/.*").match(clean_url):
+            return 404, {}, "Not yet implemented"
+        return None
+
+    botocore_stubber.BotocoreStubber.process_request = process_request  # type: ignore[method-assign]
