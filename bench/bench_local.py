@@ -56,6 +56,8 @@ class Step:
     terminal: dict[str, dict[str, Any]] = field(default_factory=dict)
     cpu_s: float = 0.0
     dlq: int = 0
+    backlog_start: int | None = None  # messages still queued in the backlog queue when the load starts
+    backlog_end: int | None = None
 
 
 def pct(values: list[float], q: float) -> float:
@@ -176,6 +178,13 @@ def fill_backlog(sqs: Any, stage: str, queue: str, n: int) -> None:
         list(pool.map(batch, range(0, n, 10)))
 
 
+def queue_depth(sqs: Any, stage: str, queue: str) -> int:
+    url = sqs.get_queue_url(QueueName=f"ecom-{stage}-{queue}")["QueueUrl"]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    return sum(int(v) for v in attrs.values())
+
+
 def report(step: Step, label: str) -> dict[str, Any]:
     latencies = [placed_to_terminal(item) for item in step.terminal.values()]
     done = len(step.terminal)
@@ -201,6 +210,8 @@ def report(step: Step, label: str) -> dict[str, Any]:
         "completed": sum(1 for i in step.terminal.values() if i["status"]["S"] == "COMPLETED"),
         "wall_s": round(span, 1),
     }
+    if step.backlog_start is not None:
+        row["backlog_start"], row["backlog_end"] = step.backlog_start, step.backlog_end
     return row
 
 
@@ -238,6 +249,8 @@ def main() -> int:
             if note:
                 fill_backlog(sqs, stage, args.backlog_queue, args.backlog)
             step = Step(rate, args.duration)
+            if note:
+                step.backlog_start = queue_depth(sqs, stage, args.backlog_queue)
             cpu0 = sum(proc.cpu_times()[:2])
             profiler = None
             if args.profile and n == len(steps) - 1 and shutil.which("py-spy"):
@@ -249,6 +262,8 @@ def main() -> int:
             drain(ddb, f"ecom-{stage}-orders", step, args.drain_timeout)
             step.cpu_s = sum(proc.cpu_times()[:2]) - cpu0
             step.dlq = dlq_depth(sqs, stage)
+            if note:
+                step.backlog_end = queue_depth(sqs, stage, args.backlog_queue)
             if profiler is not None:
                 profiler.wait()
             row = report(step, f"{rate:g}/min {note}".strip())
