@@ -66,6 +66,14 @@ import threading
 from typing import Any
 
 _applied = False
+REPLICATED_FROM = "5.2.1"  # the moto version whose request path two patches reproduce
+
+
+def _moto_version() -> str:
+    from importlib.metadata import version
+
+    return version("moto")
+
 _lock = threading.Lock()
 
 
@@ -100,10 +108,13 @@ def apply() -> None:
     _fast_random_strings()
     _one_clock_read_per_count()
     _cache_update_expressions()
-    _json_requests_without_werkzeug()
+    if _moto_version() == REPLICATED_FROM:
+        # These two replace a moto function's body, so only on the version they copy.
+        _json_requests_without_werkzeug()
     _cache_user_agent_components()
     _cache_condition_expressions()
-    _cache_stubber_routes()
+    if _moto_version() == REPLICATED_FROM:
+        _cache_stubber_routes()
 
     original = boto_client.boto_client_for
     cache: dict[tuple[str, str, str], Any] = {}
