@@ -49,6 +49,10 @@ Each one keeps moto's behaviour and only removes a cost that grows with the run:
   the body, so JSON-protocol requests skip the conversion.
 - botocore sanitizes every User-Agent component a character at a time on every
   request; the function is pure, so it is cached.
+- botocore draws a UUID per request (its ``amz-sdk-invocation-id``) and the X-Ray SDK
+  a 64-bit id per segment and subsegment (sampled or not) from ``os.urandom``, a system
+  call each: ~8 % of the platform's CPU under load. Both ids only need to be unique,
+  so they come from a seeded PRNG, as moto's own ids do.
 - The in-process stubber finds a request's handler by trying every service's URL
   patterns, then every URL of the matching backend, on every request. Which handler
   serves a URL does not change, so the answer is kept per URL (bounded).
@@ -113,6 +117,7 @@ def apply() -> None:
         _json_requests_without_werkzeug()
     _cache_user_agent_components()
     _cache_condition_expressions()
+    _ids_without_system_calls()
     if _moto_version() == REPLICATED_FROM:
         _cache_stubber_routes()
 
@@ -559,3 +564,21 @@ def _cache_stubber_routes() -> None:
         return None
 
     botocore_stubber.BotocoreStubber.process_request = process_request  # type: ignore[method-assign]
+
+
+def _ids_without_system_calls() -> None:
+    import random
+    import types
+    import uuid
+
+    from aws_xray_sdk.core.models.entity import Entity
+    from botocore import endpoint
+
+    rng = random.Random()
+
+    def uuid4() -> uuid.UUID:
+        return uuid.UUID(int=rng.getrandbits(128), version=4)
+
+    # botocore.endpoint uses only ``uuid.uuid4``; give it a module-like object with that.
+    endpoint.uuid = types.SimpleNamespace(uuid4=uuid4)  # type: ignore[attr-defined]
+    Entity._generate_random_id = lambda self: f"{rng.getrandbits(64):016x}"
