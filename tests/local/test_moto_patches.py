@@ -125,3 +125,29 @@ def test_cached_condition_expressions_still_see_each_calls_values(aws: boto3.Ses
                         ExpressionAttributeValues={":from": {"S": "DONE"}, ":to": {"S": "X"}})
     assert "unused" in unused.value.response["Error"]["Message"]
     assert ddb.get_item(TableName="t", Key={"pk": {"S": "o"}})["Item"]["status"] == {"S": "DONE"}
+
+
+def test_deletes_by_receipt_handle_old_and_new(aws: boto3.Session) -> None:
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName="d")["QueueUrl"]
+    other = sqs.create_queue(QueueName="other")["QueueUrl"]
+    for i in range(50):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30)["Messages"]
+    # A receipt handle from an earlier receive still deletes the message, as on AWS.
+    for m in first[:3]:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"])  # twice: accepted
+    sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                                                    for i, m in enumerate(again[:5])])
+    with pytest.raises(ClientError) as wrong_queue:
+        sqs.delete_message(QueueUrl=other, ReceiptHandle=again[6]["ReceiptHandle"])
+    assert wrong_queue.value.response["Error"]["Code"] == "ReceiptHandleIsInvalid"
+    gone = {m["Body"] for m in first[:3]} | {m["Body"] for m in again[:5]}
+    sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0} for i, m in enumerate(again[5:])])
+    left = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30).get("Messages"):
+        left += [m["Body"] for m in batch]
+    assert sorted(left) == sorted({f"m{i}" for i in range(50)} - gone)

@@ -53,6 +53,10 @@ Each one keeps moto's behaviour and only removes a cost that grows with the run:
   a 64-bit id per segment and subsegment (sampled or not) from ``os.urandom``, a system
   call each: ~8 % of the platform's CPU under load. Both ids only need to be unique,
   so they come from a seeded PRNG, as moto's own ids do.
+- ``DeleteMessage`` finds the message by testing every message in the queue against
+  every receipt handle it ever had: O(queue length) Python calls per delete, so a queue
+  that falls behind gets slower to drain the longer it is (over 5 minutes near the knee,
+  a spiral). Messages are now indexed by receipt handle when they are received.
 - The in-process stubber finds a request's handler by trying every service's URL
   patterns, then every URL of the matching backend, on every request. Which handler
   serves a URL does not change, so the answer is kept per URL (bounded).
@@ -118,6 +122,7 @@ def apply() -> None:
     _cache_user_agent_components()
     _cache_condition_expressions()
     _ids_without_system_calls()
+    _index_receipt_handles()
     if _moto_version() == REPLICATED_FROM:
         _cache_stubber_routes()
 
@@ -582,3 +587,39 @@ def _ids_without_system_calls() -> None:
     # botocore.endpoint uses only ``uuid.uuid4``; give it a module-like object with that.
     endpoint.uuid = types.SimpleNamespace(uuid4=uuid4)  # type: ignore[attr-defined]
     Entity._generate_random_id = lambda self: f"{rng.getrandbits(64):016x}"
+
+
+def _index_receipt_handles() -> None:
+    import weakref
+
+    from moto.sqs.models import Message, Queue
+
+    by_handle: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+    mark_received = Message.mark_received
+    original_delete = Queue.delete_message
+
+    def indexed_mark_received(self: Any, visibility_timeout: int | None = None) -> None:
+        mark_received(self, visibility_timeout)
+        by_handle[self.receipt_handle] = self
+
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        if receipt_handle in self.deleted_messages:
+            return
+        message: Any = by_handle.get(receipt_handle)
+        messages = self._messages
+        index = -1
+        if message is not None:
+            try:
+                index = messages.index(message)  # identity comparisons, in C
+            except ValueError:
+                index = -1
+        if index < 0:
+            original_delete(self, receipt_handle)  # not here (or unknown): moto's own answer
+            return
+        # A new list, as moto does: receivers may be iterating the old one.
+        self._messages = messages[:index] + messages[index + 1:]
+        self.pending_messages.discard(message)
+        self.deleted_messages.update(message.all_receipt_handles)
+
+    Message.mark_received = indexed_mark_received  # type: ignore[method-assign]
+    Queue.delete_message = delete_message  # type: ignore[method-assign]
