@@ -227,6 +227,7 @@ def main() -> int:
     p.add_argument("--transport", choices=("inprocess", "http"), default="inprocess")
     p.add_argument("--profile", help="py-spy flame graph (svg) of the platform during the last step")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--keep-log", help="copy the platform's log here before the window is removed")
     args = p.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="ecomctl-bench-"))
@@ -272,6 +273,9 @@ def main() -> int:
                 print(json.dumps(row), flush=True)
     finally:
         launcher.stop(stage)
+        if args.keep_log:
+            for log in home.glob("logs/*.log"):
+                shutil.copy(log, args.keep_log)
         shutil.rmtree(home, ignore_errors=True)
 
     knee = next((r for r in rows if r["sustained_rpm"] < 0.95 * r["offered_rpm"] or r["e2e_p99_s"] > GOAL_P99_S
