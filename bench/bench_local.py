@@ -152,14 +152,16 @@ def placed_to_terminal(item: dict[str, Any]) -> float:
     return parse_at(last) - parse_at(first)
 
 
+def depth(sqs: Any, url: str) -> int:
+    """Visible plus in-flight messages."""
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    return sum(int(v) for v in attrs.values())
+
+
 def dlq_depth(sqs: Any, stage: str) -> int:
-    total = 0
-    for url in sqs.list_queues(QueueNamePrefix=f"ecom-{stage}-").get("QueueUrls", []):
-        if url.endswith("-dlq"):
-            attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages",
-                                                                            "ApproximateNumberOfMessagesNotVisible"])
-            total += sum(int(v) for v in attrs["Attributes"].values())
-    return total
+    urls = sqs.list_queues(QueueNamePrefix=f"ecom-{stage}-").get("QueueUrls", [])
+    return sum(depth(sqs, url) for url in urls if url.endswith("-dlq"))
 
 
 def fill_backlog(sqs: Any, stage: str, queue: str, n: int) -> None:
@@ -179,10 +181,7 @@ def fill_backlog(sqs: Any, stage: str, queue: str, n: int) -> None:
 
 
 def queue_depth(sqs: Any, stage: str, queue: str) -> int:
-    url = sqs.get_queue_url(QueueName=f"ecom-{stage}-{queue}")["QueueUrl"]
-    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-    return sum(int(v) for v in attrs.values())
+    return depth(sqs, sqs.get_queue_url(QueueName=f"ecom-{stage}-{queue}")["QueueUrl"])
 
 
 def report(step: Step, label: str) -> dict[str, Any]:

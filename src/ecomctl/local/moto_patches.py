@@ -37,8 +37,11 @@ Each one keeps moto's behaviour and only removes a cost that grows with the run:
   value (a DynamoDB item's every attribute value walks ten members): a tenth of the CPU
   under load. The candidates depend only on the picker, the object's type and the
   (long-lived, cached) shape, so they are computed once per combination.
-- Random identifiers (request ids, receipt handles) are drawn a character per call;
-  drawn in one ``choices`` call instead (same alphabet, same length).
+- Random identifiers: moto draws request ids and receipt handles a character per call,
+  botocore a UUID per request (its ``amz-sdk-invocation-id``) and the X-Ray SDK a 64-bit
+  id per segment and subsegment (sampled or not) from ``os.urandom``, a system call each:
+  ~8 % of the platform's CPU under load. All only need to be unique, so all come from
+  moto's own seeded PRNG, strings in one ``choices`` call (same alphabet, same length).
 - SQS counts visible, in-flight and delayed messages by reading the clock once per
   message, and ``SendMessage`` builds every queue attribute, counts included, to read
   one flag: O(queue length) clock reads per send. The counts now read the clock once.
@@ -49,10 +52,6 @@ Each one keeps moto's behaviour and only removes a cost that grows with the run:
   the body, so JSON-protocol requests skip the conversion.
 - botocore sanitizes every User-Agent component a character at a time on every
   request; the function is pure, so it is cached.
-- botocore draws a UUID per request (its ``amz-sdk-invocation-id``) and the X-Ray SDK
-  a 64-bit id per segment and subsegment (sampled or not) from ``os.urandom``, a system
-  call each: ~8 % of the platform's CPU under load. Both ids only need to be unique,
-  so they come from a seeded PRNG, as moto's own ids do.
 - ``DeleteMessage`` finds the message by testing every message in the queue against
   every receipt handle it ever had: O(queue length) Python calls per delete, so a queue
   that falls behind gets slower to drain the longer it is (over 5 minutes near the knee,
@@ -113,17 +112,17 @@ def apply() -> None:
     _lock_free_backend_lookup()
     _cache_pure_helpers()
     _cache_attribute_aliases()
-    _fast_random_strings()
+    _ids_from_one_prng()
     _one_clock_read_per_count()
     _cache_update_expressions()
-    if _moto_version() == REPLICATED_FROM:
-        # These two replace a moto function's body, so only on the version they copy.
+    # Two patches replace a moto function's body, so they apply only on the version they copy.
+    replicated = _moto_version() == REPLICATED_FROM
+    if replicated:
         _json_requests_without_werkzeug()
     _cache_user_agent_components()
     _cache_condition_expressions()
-    _ids_without_system_calls()
     _index_receipt_handles()
-    if _moto_version() == REPLICATED_FROM:
+    if replicated:
         _cache_stubber_routes()
 
     original = boto_client.boto_client_for
@@ -347,9 +346,12 @@ def _cache_attribute_aliases() -> None:
     serialize.ResponseSerializer.get_value = get_value  # type: ignore[method-assign]
 
 
-def _fast_random_strings() -> None:
+def _ids_from_one_prng() -> None:
     import string
+    import types
 
+    from aws_xray_sdk.core.models.entity import Entity
+    from botocore import endpoint
     from moto.moto_api._internal import mock_random, moto_random
     from moto.sqs import models as sqs_models
     from moto.sqs import utils as sqs_utils
@@ -359,14 +361,15 @@ def _fast_random_strings() -> None:
         value = "".join(self.choices(pool, k=length))
         return value.lower() if lower_case else value
 
-    moto_random.MotoRandom.get_random_string = get_random_string  # type: ignore[method-assign]
-    rng = mock_random
-
     def generate_receipt_handle() -> str:
-        return "".join(rng.choices(string.ascii_lowercase, k=185))
+        return "".join(mock_random.choices(string.ascii_lowercase, k=185))
 
+    moto_random.MotoRandom.get_random_string = get_random_string  # type: ignore[method-assign]
     sqs_utils.generate_receipt_handle = generate_receipt_handle
     sqs_models.generate_receipt_handle = generate_receipt_handle
+    # botocore.endpoint uses only ``uuid.uuid4``; give it a module-like object with moto's.
+    endpoint.uuid = types.SimpleNamespace(uuid4=mock_random.uuid4)  # type: ignore[attr-defined]
+    Entity._generate_random_id = lambda self: f"{mock_random.getrandbits(64):016x}"
 
 
 def _one_clock_read_per_count() -> None:
@@ -571,24 +574,6 @@ def _cache_stubber_routes() -> None:
     botocore_stubber.BotocoreStubber.process_request = process_request  # type: ignore[method-assign]
 
 
-def _ids_without_system_calls() -> None:
-    import random
-    import types
-    import uuid
-
-    from aws_xray_sdk.core.models.entity import Entity
-    from botocore import endpoint
-
-    rng = random.Random()
-
-    def uuid4() -> uuid.UUID:
-        return uuid.UUID(int=rng.getrandbits(128), version=4)
-
-    # botocore.endpoint uses only ``uuid.uuid4``; give it a module-like object with that.
-    endpoint.uuid = types.SimpleNamespace(uuid4=uuid4)  # type: ignore[attr-defined]
-    Entity._generate_random_id = lambda self: f"{rng.getrandbits(64):016x}"
-
-
 def _index_receipt_handles() -> None:
     import weakref
 
@@ -607,12 +592,10 @@ def _index_receipt_handles() -> None:
             return
         message: Any = by_handle.get(receipt_handle)
         messages = self._messages
-        index = -1
-        if message is not None:
-            try:
-                index = messages.index(message)  # identity comparisons, in C
-            except ValueError:
-                index = -1
+        try:
+            index = messages.index(message)  # identity comparisons, in C
+        except ValueError:  # not in this queue, or unknown (None is never in it)
+            index = -1
         if index < 0:
             original_delete(self, receipt_handle)  # not here (or unknown): moto's own answer
             return
