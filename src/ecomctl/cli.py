@@ -1,79 +1,92 @@
-"""The Typer application: global options, command registration, one error mapper.
+"""The Typer application: global options, the invocation's context, the error mapper.
 
-Commands live in ecomctl.commands.<name> and only parse arguments and render; the
-logic they call lives in modules by concern (ecomctl.local, ecomctl.synth, ...).
+Commands live in ``ecomctl.commands.<name>``; they parse arguments, call one service
+function and render its result. They are registered here, explicitly, so a command that
+fails to import fails loudly instead of vanishing from ``--help``.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
-import sys
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
-from ecomctl.console import err
-from ecomctl.errors import ExitStatus, UserError
+from ecomctl.errors import ExitStatus, explain
+
+# Typer ships its own copy of Click: its exceptions, not the click package's, are the
+# ones that pass through (an exit code, Ctrl-C at a prompt, a usage error Click prints).
+_PASS_THROUGH: tuple[type[BaseException], ...] = tuple(c for c in (typer.Exit, typer.Abort, *typer.BadParameter.__mro__)
+                      if c.__name__ in ("Exit", "Abort", "ClickException"))
+
+
+class _Group(TyperGroup):
+    """Maps every expected error to one line and its exit code inside the app, so an
+    in-process ``CliRunner`` sees exactly what a user's terminal does."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _PASS_THROUGH:
+            raise
+        except KeyboardInterrupt:
+            _say(ctx, "interrupted")
+            raise typer.Exit(int(ExitStatus.INTERRUPTED)) from None
+        except Exception as exc:
+            known = explain(exc)
+            if known is None:
+                if os.environ.get("ECOMCTL_DEBUG") == "1":
+                    raise
+                known = (f"{type(exc).__name__}: {exc} (ECOMCTL_DEBUG=1 shows the traceback)", ExitStatus.ERROR)
+            message, code = known
+            _say(ctx, f"[red]error:[/red] {message}")
+            raise typer.Exit(int(code)) from None
+
+
+def _say(ctx: Any, text: str) -> None:
+    from ecomctl.console import err
+
+    console = ctx.obj.err if ctx.obj is not None and hasattr(ctx.obj, "err") else err
+    console.print(text, highlight=False, soft_wrap=True)
+
 
 app = typer.Typer(
     name="ecomctl",
+    cls=_Group,
     help="Game days on the ecomshop event-driven platform: up, chaos, load, status, down.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
 
-# Each module registers its commands on `app` when imported.
-COMMAND_MODULES = ("synth", "up", "down", "status")
-
 
 @app.callback()
 def _global(
-    profile: str | None = typer.Option(None, "--profile", envvar="AWS_PROFILE", help="AWS profile (aws target)."),
-    region: str | None = typer.Option(None, "--region", envvar="AWS_REGION", help="AWS region (aws target)."),
+    ctx: typer.Context,
+    profile: str | None = typer.Option(None, "--profile", help="AWS profile (default: AWS_PROFILE)."),
+    region: str | None = typer.Option(None, "--region", help="AWS region (default: AWS_REGION)."),
 ) -> None:
-    if profile:
-        os.environ["AWS_PROFILE"] = profile
-    if region:
-        os.environ["AWS_REGION"] = region
-        os.environ.setdefault("AWS_DEFAULT_REGION", region)
+    from ecomctl.console import err, out
+    from ecomctl.context import Context
+
+    ctx.obj = Context.from_environment(profile=profile, region=region, out=out, err=err)
 
 
 def _register() -> None:
-    for name in COMMAND_MODULES:
-        try:
-            importlib.import_module(f"ecomctl.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"ecomctl.commands.{name}":
-                raise
+    from ecomctl.commands import down, status, synth, up
+
+    for module in (synth, up, down, status):
+        module.register(app)
 
 
 _register()
 
 
 def main() -> None:
-    """Console entry point: expected errors become one line and an exit code."""
-    debug = os.environ.get("ECOMCTL_DEBUG") == "1"
-    try:
-        app()  # standalone: Click prints usage errors itself and exits 2
-    except UserError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(int(exc.exit_status))
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        sys.exit(int(ExitStatus.INTERRUPTED))
-    except SystemExit:
-        raise
-    except Exception as exc:  # the last line of defence: never a traceback to the user
-        if debug:
-            raise
-        err.print(f"[red]error:[/red] {type(exc).__name__}: {exc} (ECOMCTL_DEBUG=1 shows the traceback)",
-                  highlight=False, soft_wrap=True)
-        sys.exit(int(ExitStatus.ERROR))
+    """Console entry point."""
+    app()
 
 
 if __name__ == "__main__":
-    # Commands register on the imported `ecomctl.cli` module, not on this __main__ copy.
-    from ecomctl.cli import main as _main
-
-    _main()
+    main()

@@ -1,9 +1,13 @@
 """The state of a window on disk: one JSON file per stage under ``ECOMCTL_HOME``.
 
-The file says which process runs the window and where its endpoints are. It is written
-atomically (temp file + rename) and created exclusively, so two ``up`` runs cannot both
-own a stage. A file whose process is gone (crash, reboot, ``kill -9``) is stale: it is
-detected by the pid *and* the process' start time (pids are reused) and cleaned.
+A window has a common part (target, stage, times, endpoints) and a part of its own
+target's (``part``: the local target's process and ports, the AWS target's account and
+stack), so commands read one shape whatever the target. The file carries a version: a
+file from another version of ecomctl, or one edited wrong, is refused with one line that
+says what to do, never half-read.
+
+It is written atomically (temp file + rename) and created exclusively, so two ``up``
+runs cannot both own a stage.
 """
 
 from __future__ import annotations
@@ -12,27 +16,37 @@ import contextlib
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import psutil
+from ecomctl.errors import ExitStatus, UserError
 
-from ecomctl.errors import UserError
-
-STATE_VERSION = 1
+STATE_VERSION = 2
+_REQUIRED: dict[str, type | tuple[type, ...]] = {
+    "target": str, "stage": str, "deadline": str, "started_at": str, "ttl_s": int,
+}
+_OPTIONAL: dict[str, type | tuple[type, ...]] = {
+    "status": str, "api_url": (str, type(None)), "aws_endpoint": (str, type(None)), "region": str, "part": dict,
+}
 
 
 class StateError(UserError):
-    """The state file exists but cannot be read or parsed."""
+    """The state file exists but cannot be read, parsed or trusted."""
+
+    exit_status = ExitStatus.PRECONDITION
 
 
 def home() -> Path:
     return Path(os.environ.get("ECOMCTL_HOME") or Path.home() / ".ecomctl")
 
 
+def windows_dir() -> Path:
+    return home() / "windows"
+
+
 def state_path(stage: str) -> Path:
-    return home() / "windows" / f"{stage}.json"
+    return windows_dir() / f"{stage}.json"
 
 
 def log_path(stage: str, target: str = "local") -> Path:
@@ -46,15 +60,11 @@ class WindowState:
     deadline: str  # ISO-8601 UTC
     started_at: str
     ttl_s: int
-    log: str
     status: str = "starting"  # starting -> ready
-    pid: int | None = None
-    pid_started: float | None = None  # psutil create_time of pid
     api_url: str | None = None
-    aws_endpoint: str | None = None
+    aws_endpoint: str | None = None  # None: the target's default AWS endpoints
     region: str = "us-east-1"
-    ports: list[int] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
+    part: dict[str, Any] = field(default_factory=dict)  # the target's own part
     version: int = STATE_VERSION
 
     def to_json(self) -> str:
@@ -62,14 +72,41 @@ class WindowState:
 
     @staticmethod
     def from_json(text: str) -> WindowState:
+        """Parse and check a state file's text; ``ValueError`` says what is wrong."""
         data = json.loads(text)
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
-        known = {f for f in WindowState.__dataclass_fields__}
-        missing = {"target", "stage", "deadline", "started_at", "ttl_s", "log"} - set(data)
+        version = data.get("version", 1)
+        if version != STATE_VERSION:
+            raise _VersionMismatch(version)
+        missing = sorted(set(_REQUIRED) - set(data))
         if missing:
-            raise ValueError(f"missing {', '.join(sorted(missing))}")
+            raise ValueError(f"missing {', '.join(missing)}")
+        for name, kind in {**_REQUIRED, **_OPTIONAL}.items():
+            if name in data and (not isinstance(data[name], kind) or isinstance(data[name], bool)):
+                raise ValueError(f"field {name!r} has the wrong type ({type(data[name]).__name__})")
+        known = {f.name for f in fields(WindowState)}
         return WindowState(**{k: v for k, v in data.items() if k in known})
+
+
+class _VersionMismatch(ValueError):
+    def __init__(self, version: Any) -> None:
+        super().__init__(f"version {version!r}")
+        self.version = version
+
+
+def parse(stage: str, text: str, path: Path) -> WindowState:
+    try:
+        return WindowState.from_json(text)
+    except _VersionMismatch as exc:
+        raise StateError(
+            f"state file {path} was written by another version of ecomctl (state version {exc.version!r}, "
+            f"this one reads {STATE_VERSION}); stop that window with the ecomctl that started it, or delete the file"
+        ) from None
+    except (ValueError, TypeError) as exc:
+        raise StateError(
+            f"state file {path} is corrupt ({exc}); stop any platform process of stage {stage!r} and delete it"
+        ) from None
 
 
 def read(stage: str) -> WindowState | None:
@@ -80,12 +117,15 @@ def read(stage: str) -> WindowState | None:
         return None
     except OSError as exc:
         raise StateError(f"state file {path} is unreadable: {exc.strerror or exc}") from None
+    return parse(stage, text, path)
+
+
+def stages() -> list[str]:
+    """Every stage with a state file, in name order."""
     try:
-        return WindowState.from_json(text)
-    except (ValueError, TypeError) as exc:
-        raise StateError(
-            f"state file {path} is corrupt ({exc}); stop any platform process of stage {stage!r} and delete it"
-        ) from None
+        return sorted(p.stem for p in windows_dir().glob("*.json"))
+    except OSError:
+        return []
 
 
 def write(state: WindowState) -> None:
@@ -114,39 +154,18 @@ def create(state: WindowState) -> None:
         fh.write(state.to_json())
 
 
-def remove(stage: str, pid: int | None = None) -> bool:
-    """Delete the stage's state file; with ``pid``, only if it still belongs to that process."""
+def remove(stage: str, owner: Any = None, key: str = "pid") -> bool:
+    """Delete the stage's state file; with ``owner``, only if its part's ``key`` is still that owner."""
     path = state_path(stage)
-    if pid is not None:
+    if owner is not None:
         try:
             current = read(stage)
         except StateError:
             current = None
-        if current is not None and current.pid not in (None, pid):
+        if current is not None and current.part.get(key) not in (None, owner):
             return False
     try:
         path.unlink()
         return True
     except FileNotFoundError:
         return False
-
-
-def process_alive(state: WindowState) -> bool:
-    """True if the window's process still runs (same pid *and* same start time)."""
-    if not state.pid:
-        return False
-    try:
-        proc = psutil.Process(state.pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return False
-        started = proc.create_time()
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
-        return False
-    return state.pid_started is None or abs(started - state.pid_started) < 1.0
-
-
-def process_started(pid: int) -> float | None:
-    try:
-        return psutil.Process(pid).create_time()
-    except psutil.Error:
-        return None

@@ -74,9 +74,10 @@ def test_stale_state_of_dead_process_is_cleaned(tmp_path):
     (tmp_path / "windows").mkdir()
     state_file = tmp_path / "windows" / "dev.json"
     state_file.write_text(json.dumps({
-        "target": "local", "stage": "dev", "deadline": "2030-01-01T00:00:00Z", "started_at": "2020-01-01T00:00:00Z",
-        "ttl_s": 7200, "log": str(tmp_path / "x.log"), "status": "ready", "pid": dead.pid, "pid_started": 1.0,
+        "version": 2, "target": "local", "stage": "dev", "deadline": "2030-01-01T00:00:00Z",
+        "started_at": "2020-01-01T00:00:00Z", "ttl_s": 7200, "status": "ready",
         "api_url": "http://127.0.0.1:1", "aws_endpoint": "http://127.0.0.1:2",
+        "part": {"log": str(tmp_path / "x.log"), "pid": dead.pid, "pid_started": 1.0, "ports": [1, 2]},
     }))
     run = cli(tmp_path, "status", "--json")
     assert run.code == 0, run

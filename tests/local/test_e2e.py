@@ -93,7 +93,9 @@ def test_two_hundred_orders_reach_their_terminal_state_then_down_leaves_nothing(
 
         status = _settled_status(tmp_path)
         assert set(status) == {"target", "stage", "api_url", "aws_endpoint", "deadline", "ttl_remaining_s",
-                               "queues", "orders", "chaos"}
+                               "local", "queues", "orders", "chaos", "breakers"}
+        assert status["breakers"]["inventory"]["state"] == "CLOSED"
+        assert status["local"]["pid"] == window["pid"]
         assert status["target"] == "local" and status["stage"] == "dev" and status["api_url"] == api
         assert 0 < status["ttl_remaining_s"] <= 600
         assert status["orders"] == {"COMPLETED": 150, "CANCELLED": 50}

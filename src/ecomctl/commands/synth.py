@@ -8,12 +8,10 @@ from typing import Annotated
 
 import typer
 
-from ecomctl.cli import app
 from ecomctl.console import err as err_console
 from ecomctl.console import out as out_console
 
 
-@app.command()
 def synth(
     stage: Annotated[str, typer.Option("--stage", help="Stage to render (resources named ecom-<stage>-*).")] = "dev",
     out: Annotated[Path | None, typer.Option(
@@ -37,3 +35,7 @@ def synth(
     how = "cached: sources and options unchanged" if result.cached else f"synthesized in {result.seconds:.1f} s"
     out_console.print(
         f"[bold]{result.stack}[/bold]: {result.resources} resources -> {result.out} ({how})", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(synth)

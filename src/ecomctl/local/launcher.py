@@ -24,6 +24,7 @@ import psutil
 
 from ecomctl import state
 from ecomctl.errors import PreconditionFailed, UserError
+from ecomctl.local.part import LocalPart, process_alive, process_started
 from ecomctl.window import iso, parse_iso
 
 READY_TIMEOUT_S = 120.0
@@ -41,6 +42,10 @@ class Cleaned:
 
     stage: str
     pid: int | None
+
+    @property
+    def why(self) -> str:
+        return f"pid {self.pid} was gone" if self.pid else "its platform process never started"
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
@@ -64,14 +69,20 @@ def find(stage: str) -> tuple[state.WindowState | None, Cleaned | None]:
     current = state.read(stage)
     if current is None:
         return None, None
-    if state.process_alive(current):
+    return check(current)
+
+
+def check(current: state.WindowState) -> tuple[state.WindowState | None, Cleaned | None]:
+    """``current`` if its process still runs (or is still being started), else clean it."""
+    part = LocalPart.of(current)
+    if process_alive(part):
         return current, None
-    if current.pid is None:
+    if part.pid is None:
         started = parse_iso(current.started_at)
         if datetime.now(UTC) - started < timedelta(seconds=STARTING_GRACE_S):
             return current, None
-    state.remove(stage)
-    return None, Cleaned(stage, current.pid)
+    state.remove(current.stage)
+    return None, Cleaned(current.stage, part.pid)
 
 
 def start(
@@ -87,8 +98,8 @@ def start(
     if live is not None:
         where = f" at {live.api_url}" if live.api_url else ""
         raise PreconditionFailed(
-            f"stage {stage!r} already has a {live.target} window{where} until {live.deadline} "
-            f"(pid {live.pid}); run `ecomctl down --stage {stage}` first"
+            f"stage {stage!r} already has a {live.target} window{where} until {live.deadline}; "
+            f"run `ecomctl down --stage {stage}` first"
         )
     if api_port is not None and api_port != 0 and port_in_use(api_port):
         raise PortInUse(f"port {api_port} is in use on 127.0.0.1; pick another with --port")
@@ -97,10 +108,10 @@ def start(
     deadline = now + ttl
     log = state.log_path(stage)
     log.parent.mkdir(parents=True, exist_ok=True)
-    record = state.WindowState(
-        target="local", stage=stage, deadline=iso(deadline), started_at=iso(now),
-        ttl_s=int(ttl.total_seconds()), log=str(log),
-    )
+    part = LocalPart(log=str(log), tracing=tracing)
+    record = part.into(state.WindowState(
+        target="local", stage=stage, deadline=iso(deadline), started_at=iso(now), ttl_s=int(ttl.total_seconds()),
+    ))
     state.create(record)
     cmd = [
         sys.executable, "-m", "ecomctl.local.runtime", "--stage", stage,
@@ -122,9 +133,9 @@ def start(
     except OSError as exc:
         state.remove(stage)
         raise UserError(f"could not start the platform process: {exc}") from None
-    record.pid = proc.pid
-    record.pid_started = state.process_started(proc.pid)
-    _merge_pid(stage, record)
+    part.pid = proc.pid
+    part.pid_started = process_started(proc.pid)
+    _merge_pid(stage, part.into(record))
 
     note("provisioning the topology on moto")
     waited_from = time.monotonic()
@@ -137,7 +148,7 @@ def start(
             current = state.read(stage)
         except state.StateError:
             current = None
-        if current is not None and current.status == "ready" and current.pid == proc.pid:
+        if current is not None and current.status == "ready" and current.part.get("pid") == proc.pid:
             note("ready")
             return current, cleaned
         if time.monotonic() - waited_from > READY_TIMEOUT_S:
@@ -180,15 +191,21 @@ class StopResult:
 
 
 def stop(stage: str, progress: Callable[[str], None] | None = None) -> StopResult:
-    note = progress or (lambda _msg: None)
     live, cleaned = find(stage)
     if live is None:
         return StopResult(None, cleaned)
+    return stop_window(live, progress, cleaned)
+
+
+def stop_window(live: state.WindowState, progress: Callable[[str], None] | None = None,
+                cleaned: Cleaned | None = None) -> StopResult:
+    note = progress or (lambda _msg: None)
     forced = False
-    if live.pid:
-        note(f"stopping pid {live.pid}")
-        forced = _terminate(live.pid)
-    state.remove(stage)
+    pid = LocalPart.of(live).pid
+    if pid:
+        note(f"stopping pid {pid}")
+        forced = _terminate(pid)
+    state.remove(live.stage)
     leftovers = verify_gone(live)
     return StopResult(live, cleaned, forced, leftovers)
 
@@ -212,9 +229,10 @@ def _terminate(pid: int) -> bool:
 
 def verify_gone(window: state.WindowState) -> tuple[str, ...]:
     left: list[str] = []
-    if state.process_alive(window):
-        left.append(f"process {window.pid}")
-    for port in window.ports:
+    part = LocalPart.of(window)
+    if process_alive(part):
+        left.append(f"process {part.pid}")
+    for port in part.ports:
         if port_listening(port):
             left.append(f"port {port}")
     if state.state_path(window.stage).exists():

@@ -31,7 +31,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-REGION = "us-east-1"
+from ecomctl.local.part import LOCAL_CREDENTIALS, LOCAL_REGION
+
+REGION = LOCAL_REGION
 MOTO_CONFIG = {"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}
 DEFAULT_CONCURRENCY = 2  # pollers per queue unless reserved concurrency says fewer
 
@@ -76,9 +78,9 @@ class Platform:
         opts = self.options
         os.environ.update(
             {
-                "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_SESSION_TOKEN": "testing",
+                "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
+                "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
+                "AWS_SESSION_TOKEN": "local",
                 "AWS_DEFAULT_REGION": REGION,
                 "AWS_REGION": REGION,
                 "POWERTOOLS_SERVICE_NAME": "ecomshop",
@@ -282,6 +284,8 @@ def _write_state(opts: Options, platform: Platform) -> None:
     if not opts.state_file:
         return
     from ecomctl import state as state_mod
+    from ecomctl.local import moto_patches
+    from ecomctl.local.part import LocalPart, process_started
 
     path = state_mod.state_path(opts.stage)
     try:
@@ -290,16 +294,19 @@ def _write_state(opts: Options, platform: Platform) -> None:
         current = None
     if current is None or str(path) != opts.state_file:
         raise RuntimeError(f"state file {opts.state_file} vanished during start")
+    part = LocalPart.of(current)
+    part.pid = os.getpid()
+    part.pid_started = process_started(os.getpid())
+    part.ports = [platform.api.port, int(platform.endpoint.rsplit(":", 1)[1])]
+    part.xray_daemon = platform.xray.address if platform.xray else None
+    part.tracing = opts.tracing
+    report = getattr(moto_patches, "last_report", lambda: None)()
+    part.patches = report.to_json() if report is not None else None
     current.status = "ready"
-    current.pid = os.getpid()
-    current.pid_started = state_mod.process_started(os.getpid())
     current.api_url = platform.api.url
     current.aws_endpoint = platform.endpoint
     current.region = REGION
-    current.ports = [platform.api.port, int(platform.endpoint.rsplit(":", 1)[1])]
-    current.extra = {"xray_daemon": platform.xray.address if platform.xray else None,
-                     "tracing": opts.tracing}
-    state_mod.write(current)
+    state_mod.write(part.into(current))
 
 
 def _remove_state(opts: Options) -> None:
@@ -307,7 +314,7 @@ def _remove_state(opts: Options) -> None:
         return
     from ecomctl import state as state_mod
 
-    state_mod.remove(opts.stage, pid=os.getpid())
+    state_mod.remove(opts.stage, owner=os.getpid())
 
 
 def env_flag(name: str) -> bool:

@@ -1,0 +1,62 @@
+"""The local target's part of a window's state: the platform process and its ports.
+
+Also the one place that says which credentials the local endpoint takes: moto accepts
+any access key and checks no signature, so these are not secrets, only the values every
+client of a local window (the platform process, the CLI, the aws CLI) agrees on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import psutil
+
+from ecomctl.state import WindowState
+
+LOCAL_REGION = "us-east-1"
+LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@dataclass
+class LocalPart:
+    pid: int | None = None
+    pid_started: float | None = None  # psutil create_time of pid (pids are reused)
+    ports: list[int] = field(default_factory=list)
+    log: str = ""
+    tracing: bool = True
+    xray_daemon: str | None = None
+    patches: dict[str, Any] | None = None  # moto_patches' report: applied, skipped, disabled
+
+    @staticmethod
+    def of(window: WindowState) -> LocalPart:
+        known = LocalPart.__dataclass_fields__
+        try:
+            return LocalPart(**{k: v for k, v in window.part.items() if k in known})
+        except TypeError as exc:  # pragma: no cover - from_json checked the part is a dict
+            raise ValueError(f"local part: {exc}") from None
+
+    def into(self, window: WindowState) -> WindowState:
+        window.part = asdict(self)
+        return window
+
+
+def process_alive(part: LocalPart) -> bool:
+    """True if the window's process still runs (same pid *and* same start time)."""
+    if not isinstance(part.pid, int) or part.pid <= 0:
+        return False
+    try:
+        proc = psutil.Process(part.pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        started = proc.create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+    return part.pid_started is None or abs(started - part.pid_started) < 1.0
+
+
+def process_started(pid: int) -> float | None:
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None

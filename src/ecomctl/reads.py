@@ -1,0 +1,150 @@
+"""The read layer: what an operator looks at, read through the ordinary AWS APIs.
+
+``status``, chaos probes, the load dashboard and the game day all read the platform
+here, on either target, through the window's ``AwsAccess`` (no credentials of its own):
+queue depths, orders by status, the active chaos flags (parsed with the platform's own
+flag schema, ``ecomshop.faults.Flag``) and each dependency's circuit breaker.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from ecomctl.targets.base import AwsAccess
+from ecomshop.faults import HALT_FLAG, Flag
+from ecomshop.topology import Topology
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    queue: str
+    visible: int
+    in_flight: int
+    dlq: int
+
+
+@dataclass(frozen=True)
+class ActiveFlag:
+    name: str  # after the prefix: "payment.charge", "inventory", "halt"
+    expires_at: str
+    remaining_s: int
+    value: dict[str, Any]
+
+    @property
+    def effect(self) -> str:
+        return str(self.value.get("effect", "halt" if self.name == HALT_FLAG else ""))
+
+
+@dataclass(frozen=True)
+class BreakerState:
+    provider: str
+    state: str  # CLOSED, OPEN, HALF_OPEN
+    failures: int
+    changed_at: str | None
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class Reader:
+    def __init__(self, access: AwsAccess, topology: Topology) -> None:
+        self.aws = access
+        self.topology = topology
+        self._urls: dict[str, str] = {}
+
+    def _url(self, logical: str) -> str:
+        if logical not in self._urls:
+            name = self.topology.name(logical)
+            self._urls[logical] = self.aws.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
+        return self._urls[logical]
+
+    def _depth(self, logical: str) -> tuple[int, int]:
+        attrs = self.aws.client("sqs").get_queue_attributes(
+            QueueUrl=self._url(logical),
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return (int(attrs.get("ApproximateNumberOfMessages", 0)),
+                int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0)))
+
+    def queue_depths(self) -> list[QueueDepth]:
+        rows = []
+        for q in self.topology.queues:
+            visible, in_flight = self._depth(q.logical)
+            dlq_visible, dlq_in_flight = self._depth(self.topology.dlq(q.logical))
+            rows.append(QueueDepth(q.logical, visible, in_flight, dlq_visible + dlq_in_flight))
+        return rows
+
+    def order_counts(self) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        kwargs: dict[str, Any] = {"TableName": self.topology.name("orders"), "ProjectionExpression": "#s",
+                                  "ExpressionAttributeNames": {"#s": "status"}}
+        ddb = self.aws.client("dynamodb")
+        while True:
+            page = ddb.scan(**kwargs)
+            for item in page.get("Items", []):
+                counts[item.get("status", {}).get("S", "UNKNOWN")] += 1
+            if "LastEvaluatedKey" not in page:
+                return dict(sorted(counts.items()))
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def flags(self) -> dict[str, str]:
+        """Every parameter under the chaos prefix, raw: name after the prefix -> value."""
+        prefix = self.topology.ssm_prefix
+        found: dict[str, str] = {}
+        kwargs: dict[str, Any] = {"Path": prefix, "Recursive": True}
+        ssm = self.aws.client("ssm")
+        while True:
+            page = ssm.get_parameters_by_path(**kwargs)
+            for p in page.get("Parameters", []):
+                found[p["Name"][len(prefix):].lstrip("/")] = p["Value"]
+            if not page.get("NextToken"):
+                return found
+            kwargs["NextToken"] = page["NextToken"]
+
+    def active_flags(self, now: datetime | None = None) -> list[ActiveFlag]:
+        """The flags the handlers would act on now: valid by the platform's schema, not expired."""
+        moment = now or datetime.now(UTC)
+        active = []
+        for name, raw in sorted(self.flags().items()):
+            try:
+                value = json.loads(raw)
+                flag = Flag.model_validate(value if name != HALT_FLAG else {"effect": "error", **value})
+            except (ValueError, TypeError, ValidationError):
+                continue  # the handlers ignore what they cannot parse; so does the operator's view
+            if not flag.active(moment):
+                continue
+            expires = flag.expires_at if flag.expires_at.tzinfo else flag.expires_at.replace(tzinfo=UTC)
+            active.append(ActiveFlag(name, _iso(expires), int((expires - moment).total_seconds()), value))
+        return active
+
+    def breaker_providers(self) -> list[str]:
+        """The dependencies behind a breaker: the functions granted the breakers table."""
+        return sorted(f.logical for f in self.topology.functions
+                      if any(g.ref == "table:breakers" for g in f.grants))
+
+    def breakers(self) -> list[BreakerState]:
+        items: dict[str, dict[str, Any]] = {}
+        ddb = self.aws.client("dynamodb")
+        kwargs: dict[str, Any] = {"TableName": self.topology.name("breakers"), "ConsistentRead": True}
+        while True:
+            page = ddb.scan(**kwargs)
+            for item in page.get("Items", []):
+                items[item["provider"]["S"]] = item
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        rows = []
+        for provider in sorted(set(self.breaker_providers()) | set(items)):
+            item = items.get(provider, {})
+            changed = item.get("changedAt", {}).get("S")
+            rows.append(BreakerState(
+                provider, item.get("state", {}).get("S", "CLOSED"), int(item.get("failures", {}).get("N", 0)),
+                _iso(datetime.fromtimestamp(float(changed), UTC)) if changed else None))
+        return rows
