@@ -233,11 +233,13 @@ def main() -> int:
     os.environ["ECOMCTL_HOME"] = str(home)
     os.environ["ECOMCTL_LOCAL_TRANSPORT"] = args.transport
     from ecomctl.local import launcher
+    from ecomctl.local.part import LOCAL_CREDENTIALS, LocalPart
 
     stage = "bench"
     window, _ = launcher.start(stage, timedelta(hours=1), tracing=not args.no_tracing)
-    proc = psutil.Process(window.pid)
-    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    pid = LocalPart.of(window).pid
+    proc = psutil.Process(pid)
+    session = boto3.Session(region_name=window.region, **LOCAL_CREDENTIALS)  # type: ignore[arg-type]
     ddb = session.client("dynamodb", endpoint_url=window.aws_endpoint)
     sqs = session.client("sqs", endpoint_url=window.aws_endpoint)
     rows = []
@@ -254,7 +256,7 @@ def main() -> int:
             cpu0 = sum(proc.cpu_times()[:2])
             profiler = None
             if args.profile and n == len(steps) - 1 and shutil.which("py-spy"):
-                profiler = subprocess.Popen(["py-spy", "record", "-p", str(window.pid), "-d", str(int(args.duration)),
+                profiler = subprocess.Popen(["py-spy", "record", "-p", str(pid), "-d", str(int(args.duration)),
                                              "--gil", "--nonblocking", "-o", args.profile]
                                             + (["-f", "raw"] if args.profile.endswith(".raw") else []),
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
