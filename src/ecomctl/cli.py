@@ -74,9 +74,9 @@ def _global(
 
 
 def _register() -> None:
-    from ecomctl.commands import down, status, synth, up
+    from ecomctl.commands import chaos, down, status, synth, up
 
-    for module in (synth, up, down, status):
+    for module in (synth, up, down, status, chaos):
         module.register(app)
 
 

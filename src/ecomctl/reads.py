@@ -148,3 +148,77 @@ class Reader:
                 provider, item.get("state", {}).get("S", "CLOSED"), int(item.get("failures", {}).get("N", 0)),
                 _iso(datetime.fromtimestamp(float(changed), UTC)) if changed else None))
         return rows
+
+    # --- chaos probes (ecomctl.chaos) ------------------------------------------------------
+
+    def orders_by_id(self, order_ids: list[str]) -> dict[str, dict[str, str | None]]:
+        """Status and reason of the given orders (strongly consistent); a missing id is absent."""
+        ddb = self.aws.client("dynamodb")
+        table = self.topology.name("orders")
+        found: dict[str, dict[str, str | None]] = {}
+        for start in range(0, len(order_ids), 100):
+            request: dict[str, Any] = {table: {"Keys": [{"orderId": {"S": i}} for i in order_ids[start:start + 100]],
+                                               "ConsistentRead": True}}
+            while request:
+                page = ddb.batch_get_item(RequestItems=request)
+                for item in page.get("Responses", {}).get(table, []):
+                    found[item["orderId"]["S"]] = {"status": item.get("status", {}).get("S"),
+                                                   "reason": item.get("reason", {}).get("S")}
+                request = page.get("UnprocessedKeys") or {}
+        return found
+
+    def orders_with_key_prefix(self, prefix: str) -> dict[str, set[str]]:
+        """Idempotency-Key -> the order ids created with it, for keys starting with ``prefix``."""
+        ddb = self.aws.client("dynamodb")
+        kwargs: dict[str, Any] = {
+            "TableName": self.topology.name("orders"), "ProjectionExpression": "orderId, idempotencyKey",
+            "FilterExpression": "begins_with(idempotencyKey, :p)", "ExpressionAttributeValues": {":p": {"S": prefix}}}
+        found: dict[str, set[str]] = {}
+        while True:
+            page = ddb.scan(**kwargs)
+            for item in page.get("Items", []):
+                found.setdefault(item["idempotencyKey"]["S"], set()).add(item["orderId"]["S"])
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def charges(self, order_id: str) -> list[dict[str, str]]:
+        """The payment provider's charges of one order (its ledger in the providers table)."""
+        page = self.aws.client("dynamodb").query(
+            TableName=self.topology.name("providers"), KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"CHARGE#{order_id}"}}, ConsistentRead=True)
+        return [{"chargeId": i.get("chargeId", {}).get("S", ""), "state": i.get("state", {}).get("S", "")}
+                for i in page.get("Items", [])]
+
+    def lake_bucket(self) -> str:
+        """The data lake's bucket (named ``ecom-<stage>-lake-<account>``)."""
+        base = self.topology.name(self.topology.lake.logical) + "-"
+        names = [b["Name"] for b in self.aws.client("s3").list_buckets().get("Buckets", [])
+                 if b["Name"].startswith(base) and "log" not in b["Name"][len(base):]]
+        if not names:
+            raise LookupError(f"no lake bucket named {base}* in this window")
+        return sorted(names)[0]
+
+    def lake_lifecycle(self) -> list[dict[str, Any]]:
+        """The lake's lifecycle rules as S3 answers them (none: an empty list)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            return list(self.aws.client("s3").get_bucket_lifecycle_configuration(
+                Bucket=self.lake_bucket()).get("Rules", []))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "NoSuchLifecycleConfiguration":
+                return []
+            raise
+
+    def lake_objects(self, prefix: str = "") -> list[tuple[str, int]]:
+        """(key, size in bytes) of every lake object under ``prefix``: the object inventory."""
+        paginator = self.aws.client("s3").get_paginator("list_objects_v2")
+        return [(o["Key"], int(o["Size"])) for page in paginator.paginate(Bucket=self.lake_bucket(), Prefix=prefix)
+                for o in page.get("Contents", [])]
+
+    def stack_alarms(self) -> list[dict[str, Any]]:
+        """The stack's CloudWatch metric alarms (named ``ecom-<stage>-alarm-*``)."""
+        paginator = self.aws.client("cloudwatch").get_paginator("describe_alarms")
+        pages = paginator.paginate(AlarmNamePrefix=self.topology.name("alarm-"), AlarmTypes=["MetricAlarm"])
+        return [a for page in pages for a in page.get("MetricAlarms", [])]

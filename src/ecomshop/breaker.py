@@ -13,6 +13,7 @@ HALF_OPEN --success--> CLOSED;  HALF_OPEN --failure--> OPEN
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -22,6 +23,14 @@ from botocore.exceptions import ClientError
 
 from ecomshop.config import env, env_float, table
 from ecomshop.observability import MetricUnit, logger, metrics
+
+# A deliberately weakened platform for the chaos tests (the hypothesis must be able to
+# fail): with this set to 1 the breaker never opens. Never set it in a real deployment.
+WEAKENED_NO_BREAKER = "ECOMSHOP_WEAKENED_NO_BREAKER"
+
+
+def _disabled() -> bool:
+    return os.environ.get(WEAKENED_NO_BREAKER) == "1"
 
 
 class State(StrEnum):
@@ -74,6 +83,8 @@ class CircuitBreaker:
 
     def before_call(self) -> dict[str, Any]:
         """Raise BreakerOpen unless a call may go through now; returns the state it saw."""
+        if _disabled():
+            return {"provider": self.provider, "state": State.CLOSED.value, "failures": 0}
         snap = self.snapshot()
         state = State(snap["state"])
         if state is State.CLOSED:
@@ -114,6 +125,8 @@ class CircuitBreaker:
             logger.info("breaker closed", extra={"provider": self.provider})
 
     def record_failure(self) -> None:
+        if _disabled():
+            return
         now = str(time.time())
         item = self._table().update_item(
             Key={"provider": self.provider},

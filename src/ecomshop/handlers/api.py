@@ -14,6 +14,7 @@ are appended with ``thread_safe_append_keys``.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from collections.abc import Callable
@@ -87,9 +88,16 @@ def _idempotent_place(table_name: str, dynamodb: Any) -> tuple[Callable[..., dic
     return wrapped, config
 
 
+# A deliberately weakened platform for the chaos tests (the hypothesis must be able to
+# fail): with this set to 1 the Idempotency-Key is stored but not enforced. Never in production.
+WEAKENED_NO_IDEMPOTENCY = "ECOMSHOP_WEAKENED_NO_IDEMPOTENCY"
+
+
 def create_order(request: OrderRequest, key: str | None, context: Any) -> dict[str, Any]:
     if key is None:
         return _place(submission={}, request=request)
+    if os.environ.get(WEAKENED_NO_IDEMPOTENCY) == "1":
+        return _place(submission={"idempotencyKey": key}, request=request)
     place, config = _idempotent_place(env("IDEMPOTENCY_TABLE"), client("dynamodb"))
     config.register_lambda_context(context)  # an INPROGRESS record expires with this invocation
     # The validated order, not the raw text: whitespace or key order do not make a retry "different".
