@@ -74,9 +74,9 @@ def _global(
 
 
 def _register() -> None:
-    from ecomctl.commands import chaos, down, status, synth, up
+    from ecomctl.commands import chaos, down, load, observe, status, synth, up
 
-    for module in (synth, up, down, status, chaos):
+    for module in (synth, up, down, status, chaos, load, observe):
         module.register(app)
 
 

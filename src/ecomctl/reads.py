@@ -9,6 +9,7 @@ flag schema, ``ecomshop.faults.Flag``) and each dependency's circuit breaker.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,6 +48,9 @@ class BreakerState:
     state: str  # CLOSED, OPEN, HALF_OPEN
     failures: int
     changed_at: str | None
+
+
+_ORDER_ID = re.compile(r"\bord-[0-9a-f]{20}\b")  # the platform's order ids (ecomshop.orders.store)
 
 
 def _iso(dt: datetime) -> str:
@@ -222,3 +226,40 @@ class Reader:
         paginator = self.aws.client("cloudwatch").get_paginator("describe_alarms")
         pages = paginator.paginate(AlarmNamePrefix=self.topology.name("alarm-"), AlarmTypes=["MetricAlarm"])
         return [a for page in pages for a in page.get("MetricAlarms", [])]
+
+    # --- load and observe (ecomctl.load, ecomctl.observe) ------------------------------------
+
+    def dead_lettered_order_ids(self, max_messages: int = 1000) -> dict[str, str]:
+        """orderId -> the DLQ holding a message about it; peeked (visibility 0), never deleted."""
+        sqs = self.aws.client("sqs")
+        found: dict[str, str] = {}
+        for q in self.topology.queues:
+            dlq = self.topology.dlq(q.logical)
+            seen: set[str] = set()
+            while len(seen) < max_messages:
+                page = sqs.receive_message(QueueUrl=self._url(dlq), MaxNumberOfMessages=10, VisibilityTimeout=0)
+                fresh = [m for m in page.get("Messages", []) if m["MessageId"] not in seen]
+                if not fresh:
+                    break
+                for message in fresh:
+                    seen.add(message["MessageId"])
+                    for order_id in _ORDER_ID.findall(message.get("Body", "")):
+                        found.setdefault(order_id, dlq)
+        return found
+
+    def orders_created_since(self, since_iso: str) -> dict[str, dict[str, str | None]]:
+        """Every order created at or after ``since_iso``: orderId -> status and reason."""
+        ddb = self.aws.client("dynamodb")
+        kwargs: dict[str, Any] = {
+            "TableName": self.topology.name("orders"), "ProjectionExpression": "orderId, #s, reason",
+            "FilterExpression": "createdAt >= :since", "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":since": {"S": since_iso}}}
+        found: dict[str, dict[str, str | None]] = {}
+        while True:
+            page = ddb.scan(**kwargs)
+            for item in page.get("Items", []):
+                found[item["orderId"]["S"]] = {"status": item.get("status", {}).get("S"),
+                                               "reason": item.get("reason", {}).get("S")}
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
