@@ -74,9 +74,9 @@ def _global(
 
 
 def _register() -> None:
-    from ecomctl.commands import chaos, down, load, observe, status, synth, up
+    from ecomctl.commands import chaos, cost, doctor, down, extend, load, observe, status, synth, up, windows
 
-    for module in (synth, up, down, status, chaos, load, observe):
+    for module in (synth, up, down, status, extend, windows, cost, doctor, chaos, load, observe):
         module.register(app)
 
 

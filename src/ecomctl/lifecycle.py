@@ -7,11 +7,14 @@ dispatches on the target recorded there, so ``status`` and ``down`` need no ``--
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from ecomctl import state, targets
+from ecomctl.aws import meter
 from ecomctl.context import Context
 from ecomctl.errors import PreconditionFailed, UserError
+from ecomctl.locks import stage_lock
 from ecomctl.reads import Reader
 from ecomctl.results import DownResult, NoWindow, StatusResult, UpResult
 from ecomctl.targets.base import AwsAccess, Found, Progress, StartRequest, Target, quiet
@@ -45,9 +48,14 @@ def reader(ctx: Context, stage: str) -> tuple[state.WindowState, AwsAccess, Read
     return window, access, Reader(access, target.topology(window))
 
 
-def up(ctx: Context, target_name: str, request: StartRequest, progress: Progress = quiet) -> UpResult:
+def up(ctx: Context, target_name: str, request: StartRequest, progress: Progress = quiet,
+       before: Callable[[], None] | None = None) -> UpResult:
+    """Start a window under the stage's lock; ``before`` (the AWS preflight) runs inside it."""
     target = targets.get(target_name)
-    found = target.start(ctx, request, progress)
+    with stage_lock(request.stage, "up"):
+        if before is not None:
+            before()
+        found = target.start(ctx, request, progress)
     if found.window is None:  # pragma: no cover - a target raises instead
         raise UserError(f"the {target_name} window of stage {request.stage!r} did not come up")
     return UpResult(found.window, target.describe(found.window), found.cleaned)
@@ -66,16 +74,22 @@ def status(ctx: Context, stage: str) -> StatusResult | NoWindow:
         raise PreconditionFailed(f"window {stage!r} is still starting; try again in a few seconds")
     read = Reader(target.access(ctx, window), target.topology(window))
     return StatusResult(
-        window=window, ttl_remaining_s=ttl_remaining(ctx, window), target_info=target.describe(window),
+        window=window, ttl_remaining_s=ttl_remaining(ctx, window),
+        target_info={**target.describe(window), "cost": meter.summary(window, ctx.clock())},
         queues=read.queue_depths(), orders=read.order_counts(), flags=read.active_flags(ctx.clock()),
         breakers=read.breakers(), cleaned=found.cleaned,
     )
 
 
-def down(ctx: Context, stage: str, progress: Progress = quiet) -> DownResult | NoWindow:
-    target, found = find(ctx, stage)
-    if target is None or found.window is None:
-        return NoWindow(stage, found.cleaned, stopped=False)
-    stopped = target.stop(ctx, found.window, progress)
+def down(ctx: Context, stage: str, progress: Progress = quiet,
+         before: Callable[[state.WindowState], None] | None = None) -> DownResult | NoWindow:
+    """Stop the stage's window under its lock; ``before`` (the AWS preflight) sees the window first."""
+    with stage_lock(stage, "down"):
+        target, found = find(ctx, stage)
+        if target is None or found.window is None:
+            return NoWindow(stage, found.cleaned, stopped=False)
+        if before is not None:
+            before(found.window)
+        stopped = target.stop(ctx, found.window, progress)
     lasted = int((datetime.now(UTC) - parse_iso(found.window.started_at)).total_seconds())
     return DownResult(found.window, stopped.forced, stopped.leftovers, max(0, lasted), stopped.details)

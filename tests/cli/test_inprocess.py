@@ -62,7 +62,7 @@ def test_every_command_is_registered():
     (("up", "--target", "mars"), ExitStatus.USAGE, "unknown target 'mars'"),
     (("up", "--ttl", "0m"), ExitStatus.USAGE, "--ttl"),
     (("up", "--ttl", "4h"), ExitStatus.USAGE, "allow-long"),
-    (("up", "--target", "aws"), ExitStatus.ERROR, "not implemented"),
+    (("up", "--target", "aws", "--ttl", "5h"), ExitStatus.USAGE, "allow-long"),  # before any AWS call
 ])
 def test_refused_before_anything_starts(tmp_path, args, code, says):
     assert says in one_line(run(tmp_path, *args), code)

@@ -15,6 +15,8 @@ def up(
     port: int | None = typer.Option(None, "--port", min=1, max=65535, help="Order API port (default: a free one)."),
     allow_long: bool = typer.Option(False, "--allow-long", help="Allow a window longer than 3h."),
     tracing: bool = typer.Option(True, "--tracing/--no-tracing", help="X-Ray segments, sampled as Lambda does."),
+    with_opensearch: bool = typer.Option(False, "--with-opensearch", help="aws: add the OpenSearch domain (costly)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="aws: deploy without asking (account, cost are printed)."),
     json_output: bool = typer.Option(False, "--json", help="Print the window as JSON."),
 ) -> None:
     """Bring the platform up for a bounded window; it tears itself down at the deadline."""
@@ -24,9 +26,14 @@ def up(
     duration = parse_ttl(ttl)
     check_ttl(duration, allow_long)
     targets.get(target)  # an unknown target is a usage error before anything starts
-    request = StartRequest(stage=stage, ttl=duration, api_port=port, tracing=tracing)
-    with ctx.obj.err.status(f"starting the {target} platform...", spinner="dots") as spinner:
-        result = lifecycle.up(ctx.obj, target, request, progress=lambda msg: spinner.update(f"{msg}..."))
+    aws_flags = (("--yes",) if yes else ()) + (("--with-opensearch",) if with_opensearch else ())
+    request = StartRequest(stage=stage, ttl=duration, api_port=port, tracing=tracing,
+                           extra_args=aws_flags if target == "aws" else ())
+    if target == "aws":  # it asks first, then shows its own progress (arming, the stack's events)
+        result = lifecycle.up(ctx.obj, target, request, progress=lambda msg: ctx.obj.err.print(f"{msg}..."))
+    else:
+        with ctx.obj.err.status(f"starting the {target} platform...", spinner="dots") as spinner:
+            result = lifecycle.up(ctx.obj, target, request, progress=lambda msg: spinner.update(f"{msg}..."))
     render.emit(ctx.obj, result, json_output)
 
 

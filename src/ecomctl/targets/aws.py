@@ -1,15 +1,16 @@
-"""The AWS target: the CDK app deployed with the cdk toolkit (issue 9 builds the window).
+"""The AWS target: the CDK app deployed with the pinned cdk CLI, for a bounded window.
 
-Until then it can already be *read*: a window recorded by another tool version or
-written by hand is found and reached with the operator's own credentials
-(``--profile``/``--region``/``AWS_ENDPOINT_URL``), but nothing is created or destroyed.
+``start`` prints account, region, stage, deadline and projected cost and asks (``--yes``
+skips the question; no terminal and no ``--yes`` refuses), arms a server-side teardown
+schedule, then deploys (``ecomctl.aws.target_ops``). ``stop`` runs the reaper and judges
+the result by inventory. A window is reached with the operator's own credentials
+(``--profile``/``--region``/``AWS_ENDPOINT_URL``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ecomctl.errors import UserError
 from ecomctl.state import WindowState
 from ecomctl.targets.base import AwsAccess, Found, Progress, StartRequest, Stopped, quiet
 
@@ -17,20 +18,22 @@ if TYPE_CHECKING:
     from ecomctl.context import Context
     from ecomshop.topology import Topology
 
-NOT_YET = "--target aws is not implemented yet (a later issue deploys the CDK app); use --target local"
-
 
 class AwsTarget:
     name = "aws"
 
     def start(self, ctx: Context, request: StartRequest, progress: Progress = quiet) -> Found:
-        raise UserError(NOT_YET)
+        from ecomctl.aws import target_ops
+
+        return Found(target_ops.start(ctx, request, progress))
 
     def find(self, ctx: Context, window: WindowState) -> Found:
         return Found(window)
 
     def stop(self, ctx: Context, window: WindowState, progress: Progress = quiet) -> Stopped:
-        raise UserError(NOT_YET)
+        from ecomctl.aws import target_ops
+
+        return target_ops.stop(ctx, window, progress)
 
     def access(self, ctx: Context, window: WindowState) -> AwsAccess:
         region = window.region or ctx.region or "us-east-1"
@@ -42,4 +45,8 @@ class AwsTarget:
         return build_topology(window.stage)
 
     def describe(self, window: WindowState) -> dict[str, Any]:
-        return {k: window.part.get(k) for k in ("account", "stack") if k in window.part}
+        part = window.part
+        schedule = part.get("schedule") or {}
+        return {"account": part.get("account"), "stack": part.get("stack"),
+                "teardown": f"{schedule.get('schedule')} {schedule.get('expression')} UTC" if schedule else None,
+                "usd_per_hour": part.get("usd_per_hour")}

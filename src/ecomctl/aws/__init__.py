@@ -1,0 +1,1 @@
+"""The AWS target's parts: cost model, preflight, teardown schedule, deploy, inventory, doctor."""
