@@ -129,6 +129,14 @@ def _on_stop(environment: Any, **_kw: Any) -> None:
         _Run.stream.write_final()
 
 
+@events.quitting.add_listener
+def _on_quit(environment: Any, **_kw: Any) -> None:
+    # A run stopped from outside (SIGTERM: `ecomctl gameday` ends its open-ended load) quits
+    # without test_stop; the summary (and the orders to reconcile) must still be written.
+    if _Run.stream is not None:
+        _Run.stream.write_final()
+
+
 class OrderShopper(FastHttpUser):
     """Takes the pacer's tickets; idle (and so stoppable at once) when there are none."""
 
