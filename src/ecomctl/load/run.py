@@ -99,11 +99,12 @@ def _settle(ctx: Context, reader: Reader, orders: dict[str, str], timeout_s: flo
 
 
 def run(ctx: Context, options: LoadOptions, progress: Callable[[str], None]) -> LoadResult:
+    gates = slo.parse(options.slo)
+    run_id = f"r-{uuid.uuid4().hex[:8]}"
+    plan_for(options, "http://127.0.0.1", run_id)  # bad options are refused before a window is looked up
     window, access, reader = lifecycle.reader(ctx, options.stage)
     if not window.api_url:
         raise UserError(f"the window of stage {options.stage!r} has no API URL")
-    gates = slo.parse(options.slo)
-    run_id = f"r-{uuid.uuid4().hex[:8]}"
     plan = plan_for(options, window.api_url, run_id)
     runs = ctx.home / "runs"
     runs.mkdir(parents=True, exist_ok=True)
