@@ -46,6 +46,7 @@ class ChaosJournal:
     breaker_timeline: list[dict[str, Any]] = field(default_factory=list)
     traffic: dict[str, Any] = field(default_factory=dict)
     burst: dict[str, Any] | None = None
+    cost: dict[str, Any] | None = None
     stop_condition: str | None = None
     rollback: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -125,6 +126,12 @@ def _journal(j: ChaosJournal) -> list[RenderableType]:
     if j.breaker_timeline:
         shown.append(render.columns("breaker over time", ["at", "provider", "state", "failures"],
                                     [[b["at"], b["provider"], b["state"], b["failures"]] for b in j.breaker_timeline]))
+    if j.cost:
+        c = j.cost
+        shown.append(f"{c['years']}-year storage projection from {c['inventory_objects']} objects "
+                     f"({c['inventory_bytes'] / 2**20:.1f} MiB, x{c['daily_multiplier']:g} a day): "
+                     f"${c['with_lifecycle_usd']:,.2f} with the lifecycle rules, "
+                     f"${c['without_lifecycle_usd']:,.2f} without; budget ${c['budget_usd']:,.2f}")
     shown.extend(j.notes)
     colour = "green" if j.exit_status == ExitStatus.OK else "red"
     why = f" ({j.stop_condition})" if j.stop_condition else ""
@@ -135,9 +142,14 @@ def _journal(j: ChaosJournal) -> list[RenderableType]:
 
 @render.tables.register
 def _list(result: ScenarioList) -> list[RenderableType]:
-    return [render.columns("chaos scenarios", ["scenario", "injects", "duration", "verifies"],
-                           [[s.name, ", ".join(s.points) or "(no flags)", f"{s.duration_s:g}s", s.verifies]
-                            for s in result.scenarios])]
+    from rich.table import Table
+
+    table = Table(title="chaos scenarios", title_justify="left")
+    for head in ("scenario", "injects", "duration", "verifies"):
+        table.add_column(head, no_wrap=head == "scenario")
+    for s in result.scenarios:
+        table.add_row(s.name, ", ".join(s.points) or "(no flags)", f"{s.duration_s:g}s", s.verifies)
+    return [table]
 
 
 @render.tables.register

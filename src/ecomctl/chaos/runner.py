@@ -193,6 +193,19 @@ class ChaosRun:
             self.view.burst = burst
             self.journal.burst = {"bucket": burst.bucket, "prefix": burst.prefix, "objects": burst.objects,
                                   "bytes": burst.bytes}
+            self._project_cost()
+
+    def _project_cost(self) -> None:
+        spec = self.experiment.cost
+        if spec is None:
+            return
+        inventory = self.reader.lake_objects()
+        size = sum(s for _, s in inventory)
+        self.journal.cost = {
+            "years": spec.years, "budget_usd": spec.budget_usd, "daily_multiplier": spec.daily_multiplier,
+            "inventory_objects": len(inventory), "inventory_bytes": size,
+            "with_lifecycle_usd": lake.project_cost(size, self.reader.lake_lifecycle(), spec),
+            "without_lifecycle_usd": lake.project_cost(size, [], spec)}
 
     def _backstop(self, parameter: str, expires: Any) -> None:
         if self.window.target == "local":
