@@ -74,9 +74,9 @@ def _global(
 
 
 def _register() -> None:
-    from ecomctl.commands import chaos, cost, doctor, down, extend, load, observe, status, synth, up, windows
+    from ecomctl.commands import chaos, cost, doctor, down, extend, gameday, load, observe, status, synth, up, windows
 
-    for module in (synth, up, down, status, extend, windows, cost, doctor, chaos, load, observe):
+    for module in (synth, up, down, status, extend, windows, cost, doctor, chaos, load, observe, gameday):
         module.register(app)
 
 

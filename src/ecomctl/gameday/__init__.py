@@ -1,0 +1,1 @@
+"""The game day: up, baseline load, each scenario under load, recovery, reconciliation, down."""
