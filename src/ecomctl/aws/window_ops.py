@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ecomctl import lifecycle, state
-from ecomctl.aws import meter
+from ecomctl.aws import discover, meter, teardown
 from ecomctl.aws.results import ExtendResult, WindowRow, WindowsResult
 from ecomctl.context import Context
 from ecomctl.errors import PreconditionFailed, UsageError
@@ -40,8 +40,6 @@ def extend(ctx: Context, stage: str, by: timedelta, allow_long: bool) -> ExtendR
         new, length = check_extension(window.started_at, window.deadline, by, allow_long)
         rearmed = ["state file (the platform's watchdog re-reads it)"] if window.target == "local" else []
         if window.target == "aws":
-            from ecomctl.aws import teardown
-
             rearmed.append(teardown.rearm(ctx, window, new))
         window.deadline, window.ttl_s = new, length
         state.write(window)
@@ -69,8 +67,6 @@ def list_windows(ctx: Context, scan_aws: bool = False) -> WindowsResult:
             continue
         rows.append(_row(ctx, found.window))
     if scan_aws:
-        from ecomctl.aws import discover
-
         known = {r.stack for r in rows if r.stack}
         rows += [_row(ctx, w, known=False) for w in discover.tagged_windows(ctx) if w.part.get("stack") not in known]
     return WindowsResult(rows, cleaned)
