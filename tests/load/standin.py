@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from ecomctl.load.standin import serve
 
@@ -25,10 +25,8 @@ def standin(latency_ms: float = 0.0) -> Iterator[str]:
     def run() -> None:
         asyncio.set_event_loop(loop)
         task.append(loop.create_task(serve(0, latency_ms, ready=on_ready)))
-        try:
+        with suppress(asyncio.CancelledError):
             loop.run_until_complete(task[0])
-        except asyncio.CancelledError:
-            pass
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()

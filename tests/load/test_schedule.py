@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from ecomctl.load.schedule import MAX_USERS, MIN_USERS, PROFILES, Schedule, pool_size, share
@@ -12,7 +14,7 @@ def test_steady_schedule_is_exactly_rate_times_duration_evenly_spaced():
     assert len(offsets) == 600
     assert offsets[0] == 0.0
     assert offsets[-1] == pytest.approx(59.9)
-    gaps = {round(b - a, 9) for a, b in zip(offsets, offsets[1:], strict=False)}
+    gaps = {round(b - a, 9) for a, b in itertools.pairwise(offsets)}
     assert gaps == {0.1}
 
 
@@ -27,7 +29,7 @@ def test_every_profile_is_monotonic_and_within_its_duration(profile):
     schedule = Schedule(1200, 30, profile)
     offsets = list(schedule.offsets())
     assert offsets == sorted(offsets)
-    assert 0 <= offsets[0] and offsets[-1] < 30
+    assert offsets[0] >= 0 and offsets[-1] < 30
 
 
 def test_spike_triples_the_rate_for_a_tenth_of_the_run():
