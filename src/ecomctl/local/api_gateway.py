@@ -144,10 +144,10 @@ class ApiGateway:
         self._thread.start()
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        if self._thread:
+        if self._thread:  # shutdown() waits for serve_forever, which only a started server runs
+            self.server.shutdown()
             self._thread.join(timeout=5)
+        self.server.server_close()
 
     def handle(self, req: BaseHTTPRequestHandler) -> None:
         started = time.perf_counter()

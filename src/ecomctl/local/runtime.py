@@ -25,16 +25,13 @@ import os
 import signal
 import sys
 import threading
-import time
-import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ecomctl.local.part import LOCAL_CREDENTIALS, LOCAL_REGION
+from ecomctl.local.part import LOCAL_REGION
 
 REGION = LOCAL_REGION
-MOTO_CONFIG = {"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}
 DEFAULT_CONCURRENCY = 2  # pollers per queue unless reserved concurrency says fewer
 
 log = logging.getLogger("ecomctl.local.runtime")
@@ -56,228 +53,83 @@ class Options:
 
 
 @dataclass
+class Running:
+    """What the state file and the operator need from the started parts."""
+
+    endpoint: str
+    moto_port: int
+    api: Any  # ApiGateway
+    xray: Any  # parts.XRay, or None without tracing
+    watchdog: Any  # parts.DeadlineWatchdog
+
+
+def enter_parts(opts: Options, stop: threading.Event, stack: contextlib.ExitStack) -> Running:
+    """Every part of the platform, in start-up order, on ``stack`` (which exits them in reverse)."""
+    from ecomctl.local import parts
+    from ecomctl.local.provision import provision
+    from ecomshop.topology import build_topology
+
+    topology = build_topology(opts.stage)
+    env = stack.enter_context(parts.Environment())
+    moto = stack.enter_context(parts.moto_server())
+    session = parts.local_session()
+    resources = provision(topology, session, moto.url)
+    log.info("provisioned %d functions, %d queues", len(topology.functions), len(topology.queues))
+    client = parts.client_factory(session, moto.url if opts.transport == "http" else None)
+    xray = stack.enter_context(parts.xray(client)) if opts.tracing else None
+    env.apply(parts.platform_environment(
+        opts.transport, moto.port, moto.url, resources, xray.daemon.address if xray else None))
+    stack.enter_context(parts.inprocess_transport(opts.transport == "inprocess"))
+    metrics = stack.enter_context(
+        parts.metrics_emitter(topology, resources, client, opts.stage, opts.metrics_period_s))
+    stack.enter_context(parts.emf_capture(metrics.on_emf))
+    host = stack.enter_context(parts.function_host(
+        topology, resources, [metrics.on_invocation], xray.recorder if xray else None, opts.trace_all))
+    stack.enter_context(parts.firehose_delivery(topology, resources, client, opts.firehose_interval_s))
+    stack.enter_context(parts.sqs_pollers(host, resources, client("sqs"), opts.concurrency))
+    api = stack.enter_context(
+        parts.order_api(host, topology.api_function, opts.stage, opts.api_port, metrics.on_request))
+    stack.enter_context(parts.flag_sweeper(client, topology.ssm_prefix))
+    stack.enter_context(parts.profiler(opts.profile_out))
+    # `ecomctl extend` moves the deadline in the state file; the watchdog re-reads it.
+    watchdog = parts.DeadlineWatchdog(opts.deadline, stop,
+                                      lambda current: _recorded_deadline(opts.state_file, current))
+    stack.enter_context(parts.Threads([("deadline-watchdog", watchdog.run)]))
+    return Running(moto.url, moto.port, api, xray, watchdog)
+
+
+@dataclass
 class Platform:
     options: Options
     stop: threading.Event = field(default_factory=threading.Event)
-    threads: list[threading.Thread] = field(default_factory=list)
-    moto: Any = None
-    api: Any = None
-    endpoint: str = ""
-    xray: Any = None
-    metrics: Any = None
-    firehose: Any = None
-    pollers: list[Any] = field(default_factory=list)
-    sampler: Any = None
+    running: Running | None = None
+    _parts: contextlib.ExitStack | None = None
 
-    # ------------------------------------------------------------------ start
     def start(self) -> None:
-        from moto.server import ThreadedMotoServer
+        """Enter every part; if one fails, the ones before it are exited before this raises."""
+        with contextlib.ExitStack() as stack:
+            self.running = enter_parts(self.options, self.stop, stack)
+            self._parts = stack.pop_all()
 
-        from ecomctl.local import moto_patches
-
-        opts = self.options
-        os.environ.update(
-            {
-                "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
-                "AWS_SECRET_ACCESS_KEY": LOCAL_CREDENTIALS["aws_secret_access_key"],
-                "AWS_SESSION_TOKEN": "local",
-                "AWS_DEFAULT_REGION": REGION,
-                "AWS_REGION": REGION,
-                "POWERTOOLS_SERVICE_NAME": "ecomshop",
-                "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
-            }
-        )
-        for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-            os.environ.pop(var, None)
-        from ecomctl.local.lambda_bridge import FunctionHost, install
-
-        moto_patches.apply()  # before the server builds its apps
-        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self.moto.start()
-        _host, port = self.moto.get_host_and_port()
-        self.endpoint = f"http://127.0.0.1:{port}"
-        # Step Functions' interpreter calls services at localhost:$MOTO_PORT.
-        os.environ["MOTO_PORT"] = str(port)
-        os.environ["AWS_ENDPOINT_URL"] = self.endpoint
-        _post_json(f"{self.endpoint}/moto-api/config", MOTO_CONFIG)
-        log.info("moto server on %s", self.endpoint)
-
-        import boto3
-
-        from ecomctl.local.provision import provision
-        from ecomshop.topology import build_topology
-
-        topology = build_topology(opts.stage)
-        session = boto3.Session(region_name=REGION)
-        self.session = session
-        resources = provision(topology, session, self.endpoint)
-        self.resources = resources
-        os.environ.update(resources.process_environment())
-        if opts.transport == "inprocess":
-            # The handlers' (and our own) boto3 calls skip HTTP: moto's botocore stubber
-            # answers them from the same backends the server serves, so both views agree.
-            # The endpoint stays the way in for everything outside this process.
-            from moto import mock_aws
-
-            self._inprocess = mock_aws(config=MOTO_CONFIG)  # type: ignore[call-overload]
-            self._inprocess.start(reset=False)
-            moto_patches.sign_in_process_requests_cheaply()
-            os.environ.pop("AWS_ENDPOINT_URL", None)
-        log.info("provisioned %d functions, %d queues", len(topology.functions), len(topology.queues))
-
-        from botocore.config import Config
-
-        from ecomctl.local import telemetry, tracing
-
-        pooled = Config(max_pool_connections=64, retries={"max_attempts": 3, "mode": "standard"})
-
-        own_endpoint = self.endpoint if opts.transport == "http" else None
-
-        def client(service: str) -> Any:
-            return session.client(service, endpoint_url=own_endpoint, config=pooled)  # type: ignore[call-overload]
-
-        # X-Ray: the daemon first, then the recorder, then Powertools may import.
-        if opts.tracing:
-            self.xray = telemetry.XRayDaemon(client("xray"))
-            recorder = tracing.enable(self.xray.address, "ecomshop")
-            self._thread("xray-recv", self.xray.receive_loop)
-            self._thread("xray-flush", self.xray.flush_loop)
-        else:
-            tracing.disable()
-
-        from ecomshop.config import reset_clients
-
-        reset_clients()
-        arns = {f.logical: resources.resolve(f"function:{f.logical}:arn") for f in topology.functions}
-        fhost = FunctionHost(topology, arns)
-        if opts.tracing:
-            fhost.wrapper = tracing.segment_wrapper(recorder, dict(arns), sample_all=opts.trace_all)
-        install(fhost)
-        self.host = fhost
-
-        queue_urls: dict[str, str] = {}
-        for q in topology.queues:
-            for logical in (q.logical, topology.dlq(q.logical)):
-                queue_urls[topology.name(logical)] = resources.queue_url(logical)
-        self.metrics = telemetry.MetricsEmitter(
-            client("cloudwatch"), client("sqs"), queue_urls,
-            {f.logical: topology.name(f.logical) for f in topology.functions},
-            api_name=topology.name("api"), stage=opts.stage,
-            state_machine_arn=resources.resolve("statemachine:saga:arn"),
-            period_s=opts.metrics_period_s, queue_ages=_queue_age, executions=_execution_counts,
-        )
-        fhost.hooks.append(self.metrics.on_invocation)
-        sys.stdout = telemetry.EmfCapture(sys.__stdout__ or sys.stderr, self.metrics.on_emf)
-
-        # Import every handler now: an import error shows in the log at start, not at first use.
-        for fn in topology.functions:
-            try:
-                fhost.handler(fn)
-            except Exception:
-                log.exception("handler %s (%s) failed to import; its invocations will fail", fn.logical, fn.handler)
-
-        from ecomctl.local.api_gateway import ApiGateway
-
-        self.api = ApiGateway(fhost, topology.api_function, opts.stage, opts.api_port)
-        self.api.hooks.append(self.metrics.on_request)
-
-        from ecomctl.local.pollers import SqsPoller
-
-        sqs = client("sqs")
-        for q in topology.queues:
-            consumer = topology.consumer_of(q.logical)
-            n = opts.concurrency
-            if consumer is not None and consumer.reserved_concurrency is not None:
-                n = min(n, consumer.reserved_concurrency)
-            for i in range(max(1, n)):
-                poller = SqsPoller(fhost, resources, q.logical, sqs, REGION)
-                self.pollers.append(poller)
-                self._thread(f"poller-{q.logical}-{i}", poller.run)
-
-        from ecomctl.local.firehose import FirehoseDelivery
-
-        self.firehose = FirehoseDelivery(
-            topology, client("kinesis"), client("s3"), resources.resolve(f"stream:{topology.stream.logical}"),
-            resources.resolve(f"bucket:{topology.lake.logical}"), buffer_interval_s=opts.firehose_interval_s,
-        )
-        self._thread("firehose", self.firehose.run)
-        self._thread("metrics", self.metrics.run)
-        self.api.start()
-        if opts.profile_out:
-            from ecomctl.local.profiler import Sampler
-
-            self.sampler = Sampler()
-            self.sampler.start()
-        log.info("order API on %s", self.api.url)
-
-    def _thread(self, name: str, target: Any) -> None:
-        t = threading.Thread(target=target, args=(self.stop,), name=name, daemon=True)
-        t.start()
-        self.threads.append(t)
-
-    # ------------------------------------------------------------------ run / stop
     def wait(self) -> str:
         """Block until the deadline or a stop request; returns why it stopped."""
-        deadline = self.options.deadline.timestamp()
-        while not self.stop.is_set():
-            left = deadline - time.time()
-            if left <= 0:
-                return "deadline reached"
-            self.stop.wait(min(1.0, left))
-        return "stop requested"
+        while not self.stop.wait(1.0):  # a timeout, so signal handlers run promptly
+            if self.running is not None:  # `ecomctl extend` moves the deadline in the state file
+                watchdog = self.running.watchdog
+                watchdog.deadline = _recorded_deadline(self.options.state_file, watchdog.deadline)
+        watchdog = self.running.watchdog if self.running else None
+        return "deadline reached" if watchdog is not None and watchdog.reached else "stop requested"
 
     def shutdown(self) -> None:
+        """Exit the parts in reverse start-up order (a failing exit is logged; the rest still run)."""
         self.stop.set()
-        if self.api is not None:
-            with contextlib.suppress(Exception):
-                self.api.stop()
-        for t in self.threads:
-            t.join(timeout=5)
-        if self.sampler is not None and self.options.profile_out:
-            self.sampler.stop()
-            with open(self.options.profile_out, "w") as fh:
-                fh.write(self.sampler.report())
-        if self.xray is not None:
-            self.xray.close()
-        if self.moto is not None:
-            with contextlib.suppress(Exception):
-                self.moto.stop()
-
-
-def _post_json(url: str, payload: Any) -> None:
-    req = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        resp.read()
-
-
-def _queue_age(queue_name: str) -> float | None:
-    """ApproximateAgeOfOldestMessage: not an SQS attribute, so read moto's queue directly."""
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.sqs.models import sqs_backends
-
-    try:
-        queue = sqs_backends[DEFAULT_ACCOUNT_ID][REGION].queues[queue_name]
-        stamps = [float(getattr(m, "sent_timestamp", 0) or 0) for m in list(queue._messages)]
-        stamps = [s for s in stamps if s]
-    except (KeyError, AttributeError):
-        return None
-    if not stamps:
-        return 0.0
-    return max(0.0, time.time() - min(stamps) / 1000)
-
-
-def _execution_counts() -> dict[str, int]:
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
-
-    counts: dict[str, int] = {}
-    backend = stepfunctions_parser_backends[DEFAULT_ACCOUNT_ID][REGION]
-    for sm in list(backend.state_machines):
-        for ex in list(sm.executions):
-            status = str(getattr(ex.status, "value", ex.status))
-            counts[status] = counts.get(status, 0) + 1
-    return counts
+        parts, self._parts = self._parts, None
+        if parts is None:
+            return
+        try:
+            parts.close()
+        except Exception:
+            log.exception("shutdown: a part failed to stop")
 
 
 def _write_state(opts: Options, platform: Platform) -> None:
@@ -297,14 +149,17 @@ def _write_state(opts: Options, platform: Platform) -> None:
     part = LocalPart.of(current)
     part.pid = os.getpid()
     part.pid_started = process_started(os.getpid())
-    part.ports = [platform.api.port, int(platform.endpoint.rsplit(":", 1)[1])]
-    part.xray_daemon = platform.xray.address if platform.xray else None
+    running = platform.running
+    if running is None:
+        raise RuntimeError("the platform is not running")
+    part.ports = [running.api.port, running.moto_port]
+    part.xray_daemon = running.xray.daemon.address if running.xray else None
     part.tracing = opts.tracing
     report = getattr(moto_patches, "last_report", lambda: None)()
     part.patches = report.to_json() if report is not None else None
     current.status = "ready"
-    current.api_url = platform.api.url
-    current.aws_endpoint = platform.endpoint
+    current.api_url = running.api.url
+    current.aws_endpoint = running.endpoint
     current.region = REGION
     state_mod.write(part.into(current))
 
@@ -315,6 +170,18 @@ def _remove_state(opts: Options) -> None:
     from ecomctl import state as state_mod
 
     state_mod.remove(opts.stage, owner=os.getpid())
+
+
+def _recorded_deadline(state_file: str | None, current: float) -> float:
+    """The deadline in the window's state file (epoch seconds), else ``current``."""
+    if not state_file:
+        return current
+    try:
+        with open(state_file) as fh:
+            text = json.load(fh)["deadline"]
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+    except (OSError, ValueError, KeyError, TypeError):
+        return current
 
 
 def env_flag(name: str) -> bool:

@@ -8,7 +8,8 @@ X-Ray SDK sends it to the daemon stand-in when it closes.
 Order matters: the SDK's recorder picks its context when it is imported (Lambda's
 facade-segment context if ``LAMBDA_TASK_ROOT`` is set, a thread-local one otherwise),
 and Powertools only enables its Tracer when ``LAMBDA_TASK_ROOT`` is set. So the recorder
-is imported and configured first, then ``LAMBDA_TASK_ROOT`` is set for Powertools.
+is imported and configured first (:func:`enable`), then ``LAMBDA_TASK_ROOT`` is set for
+Powertools (:func:`environment`, applied by the platform's environment part).
 
 Sampling is Lambda's default: per function, the first invocation each second and 5 % of
 the rest are traced (the X-Ray SDK's own local sampler, one per function). An unsampled
@@ -26,9 +27,16 @@ from typing import Any
 from ecomshop.topology import Function
 
 
-def enable(daemon_address: str, service: str) -> Any:
+def recorder() -> Any:
+    """The SDK's recorder; imported before ``LAMBDA_TASK_ROOT`` is set (see above)."""
     from aws_xray_sdk.core import xray_recorder
 
+    return xray_recorder
+
+
+def enable(daemon_address: str, service: str) -> Any:
+    """Configure the recorder; the process environment comes from :func:`environment`."""
+    xray_recorder = recorder()
     xray_recorder.configure(
         sampling=False,  # every invocation is traced; no sampling-rule calls to a daemon that has none
         context_missing="IGNORE_ERROR",  # SDK calls outside an invocation (pollers, emitters) are not traced
@@ -36,15 +44,19 @@ def enable(daemon_address: str, service: str) -> Any:
         service=service,
         streaming_threshold=100,
     )
-    os.environ["AWS_XRAY_DAEMON_ADDRESS"] = daemon_address
-    os.environ["AWS_XRAY_CONTEXT_MISSING"] = "IGNORE_ERROR"
-    os.environ.setdefault("LAMBDA_TASK_ROOT", os.getcwd())
-    os.environ.pop("POWERTOOLS_TRACE_DISABLED", None)
     return xray_recorder
 
 
-def disable() -> None:
-    os.environ["POWERTOOLS_TRACE_DISABLED"] = "1"
+def environment(daemon_address: str | None) -> dict[str, str | None]:
+    """The variables Powertools' Tracer reads: tracing towards the daemon, or off (None: unset)."""
+    if daemon_address is None:
+        return {"POWERTOOLS_TRACE_DISABLED": "1"}
+    return {
+        "AWS_XRAY_DAEMON_ADDRESS": daemon_address,
+        "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+        "LAMBDA_TASK_ROOT": os.environ.get("LAMBDA_TASK_ROOT", os.getcwd()),
+        "POWERTOOLS_TRACE_DISABLED": None,
+    }
 
 
 def segment_wrapper(recorder: Any, arns: dict[str, str], sample_all: bool = False) -> Any:
