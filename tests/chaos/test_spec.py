@@ -85,6 +85,8 @@ def test_a_missing_tolerance_and_bad_yaml_are_named_too(tmp_path):
     broken = _write(tmp_path, "name: x\nflags: [\n")
     message = _one_line(_cli(tmp_path, "chaos", "run", "--file", str(broken)), ExitStatus.USAGE)
     assert f"{broken}:3: not valid YAML" in message, message
+    short_form = _one_line(_cli(tmp_path, "chaos", "--file", str(broken)), ExitStatus.USAGE)  # no `run`
+    assert short_form == message
 
 
 def test_bad_command_lines_are_one_line_errors(tmp_path):

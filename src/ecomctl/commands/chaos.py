@@ -15,12 +15,12 @@ from ecomctl.errors import UsageError
 
 
 class _ScenarioGroup(TyperGroup):
-    """`ecomctl chaos payment-down` is `ecomctl chaos run payment-down`."""
+    """`ecomctl chaos payment-down` (and `ecomctl chaos --file X`) is `ecomctl chaos run ...`."""
 
-    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
-        if args and not args[0].startswith("-") and args[0] not in self.commands:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] != "--help":
             args = ["run", *args]
-        return super().resolve_command(ctx, args)
+        return list(super().parse_args(ctx, args))
 
 
 chaos_app = typer.Typer(cls=_ScenarioGroup, no_args_is_help=True,
