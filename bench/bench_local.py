@@ -6,8 +6,9 @@
     python bench/bench_local.py --profile /tmp/local.svg      # py-spy flame graph of the platform (if installed)
 
 It starts its own window (``ECOMCTL_HOME`` in a temp dir) through the same launcher as
-``ecomctl up``, then, per step, runs an open-loop paced HTTP client (orders are sent on a
-fixed schedule whatever the latency, so a slow platform cannot slow the arrivals down),
+``ecomctl up``, then, per step, sends good orders through `ecomctl load`'s own pacer (``ecomctl.load``: a Locust child,
+orders due on an absolute schedule whatever the latency, so a slow platform cannot slow
+the arrivals down),
 waits for every order placed in the step to reach COMPLETED/CANCELLED, and reports:
 placement rate achieved, sustained throughput (terminal orders / time from first send to
 last terminal), p50/p99 API latency, p50/p99 placed -> terminal (from the order's own
@@ -19,22 +20,18 @@ falls below 95 % of the offered rate, or whose p99 placed -> terminal exceeds 5 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 import psutil
@@ -58,6 +55,7 @@ class Step:
     dlq: int = 0
     backlog_start: int | None = None  # messages still queued in the backlog queue when the load starts
     backlog_end: int | None = None
+    api_pct: dict[str, float] = field(default_factory=dict)  # the load child's p50/p99 of the API
 
 
 def pct(values: list[float], q: float) -> float:
@@ -67,60 +65,32 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-class Client(threading.local):
-    """One keep-alive HTTP connection per worker thread."""
+def run_load(api_url: str, step: Step, workers: int, work: Path) -> None:
+    """The step's load through `ecomctl load`'s own pacer (a Locust child, good orders only)."""
+    from ecomctl.load.child import LoadPlan, StatsTail, spawn
+    from ecomctl.load.schedule import Schedule
 
-    def __init__(self, host: str, port: int) -> None:
-        self.conn = http.client.HTTPConnection(host, port, timeout=60)
-
-
-def order_body(i: int) -> bytes:
-    sku = f"SKU-{(i % 900) + 1:04d}"
-    if sku in ("SKU-0013", "SKU-0404", "SKU-0666"):
-        sku = "SKU-0001"
-    return json.dumps({"customerId": f"bench-{i % 5000}",
-                       "items": [{"sku": sku, "quantity": 1, "unitPrice": 19.99}]}).encode()
-
-
-def run_load(api_url: str, step: Step, workers: int) -> None:
-    parts = urlsplit(api_url)
-    local = Client(parts.hostname or "127.0.0.1", parts.port or 80)
-    lock = threading.Lock()
-    total = int(step.rate_rpm * step.duration_s / 60)
-    interval = 60.0 / step.rate_rpm
-
-    def send(i: int, at: float) -> None:
-        delay = at - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        started = time.perf_counter()
-        headers = {"Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4())}
-        ok, payload = False, b""
-        # A keep-alive connection the server has closed fails on reuse; the order carries an
-        # idempotency key, so one retry on a fresh connection cannot place it twice.
-        for _attempt in range(2):
-            try:
-                local.conn.request("POST", "/orders", body=order_body(i), headers=headers)
-                resp = local.conn.getresponse()
-                payload = resp.read()
-                ok = resp.status == 202
-                break
-            except (OSError, http.client.HTTPException):
-                local.conn.close()
-        elapsed = (time.perf_counter() - started) * 1000
-        with lock:
-            step.sent += 1
-            if ok:
-                step.api_ms.append(elapsed)
-                step.order_ids.append(json.loads(payload)["orderId"])
-            else:
-                step.errors += 1
-
-    step.send_started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for i in range(total):
-            pool.submit(send, i, step.send_started + i * interval)
-    step.send_ended = time.perf_counter()
+    plan = LoadPlan(Schedule(step.rate_rpm, step.duration_s), api_url, f"bench-{step.rate_rpm:g}", mix="good",
+                    min_users=workers)
+    stats = work / f"load-{step.rate_rpm:g}-{time.monotonic_ns()}.jsonl"
+    children = spawn(plan, stats, work / "load.log")
+    try:
+        children.master.wait()
+    finally:
+        children.stop()
+    tail = StatsTail(stats)
+    tail.poll()
+    if tail.final is None:
+        raise SystemExit(f"the load child gave no summary; see {work / 'load.log'}")
+    final = tail.final
+    # The child reports wall-clock send times; the step keeps perf_counter ones.
+    offset = time.perf_counter() - time.time()
+    step.send_started = float(final["first_send_at"]) + offset
+    step.send_ended = float(final["last_send_at"]) + offset + 60.0 / step.rate_rpm
+    step.sent = int(final["sent"])
+    step.errors = int(final["failures"]) + int(final["dropped"])
+    step.order_ids = list(final["orders"])
+    step.api_pct = {q: float(final["latency_ms"][q]) for q in ("p50", "p99")}
 
 
 def parse_at(text: str) -> float:
@@ -199,8 +169,8 @@ def report(step: Step, label: str) -> dict[str, Any]:
         "sustained_rpm": round(sustained, 1),
         "orders": len(step.order_ids),
         "api_errors": step.errors,
-        "api_p50_ms": round(pct(step.api_ms, 0.5), 1),
-        "api_p99_ms": round(pct(step.api_ms, 0.99), 1),
+        "api_p50_ms": round(step.api_pct.get("p50", pct(step.api_ms, 0.5)), 1),
+        "api_p99_ms": round(step.api_pct.get("p99", pct(step.api_ms, 0.99)), 1),
         "e2e_p50_s": round(pct(latencies, 0.5), 2),
         "e2e_p99_s": round(pct(latencies, 0.99), 2),
         "cpu_ms_per_order": round(step.cpu_s / max(1, done) * 1000, 1),
@@ -221,7 +191,8 @@ def main() -> int:
     p.add_argument("--drain-timeout", type=float, default=300)
     p.add_argument("--backlog", type=int, default=0, help="messages to pre-load before a repeat of the last step")
     p.add_argument("--backlog-queue", default="notify")
-    p.add_argument("--workers", type=int, default=64, help="client threads (open loop: arrivals never wait)")
+    p.add_argument("--workers", type=int, default=64,
+                   help="the least users in the load child's pool (it grows with latency; arrivals never wait)")
     p.add_argument("--no-tracing", action="store_true")
     p.add_argument("--transport", choices=("inprocess", "http"), default="inprocess")
     p.add_argument("--profile", help="py-spy flame graph (svg) of the platform during the last step")
@@ -260,7 +231,7 @@ def main() -> int:
                                              "--gil", "--nonblocking", "-o", args.profile]
                                             + (["-f", "raw"] if args.profile.endswith(".raw") else []),
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            run_load(str(window.api_url), step, args.workers)
+            run_load(str(window.api_url), step, args.workers, home)
             drain(ddb, f"ecom-{stage}-orders", step, args.drain_timeout)
             step.cpu_s = sum(proc.cpu_times()[:2]) - cpu0
             step.dlq = dlq_depth(sqs, stage)

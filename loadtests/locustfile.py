@@ -75,6 +75,8 @@ def _options(parser: Any) -> None:
     group.add_argument("--ecomctl-grace", type=float, default=5.0, help="seconds a late ticket may still go")
     group.add_argument("--ecomctl-stats", default="", help="JSON-lines file for the live and final stats")
     group.add_argument("--ecomctl-run", default="manual", help="run id (sent in the User-Agent)")
+    group.add_argument("--ecomctl-mix", default="shop", choices=("shop", "good"),
+                       help="shop: the mix above; good: good orders only (the throughput bench)")
 
 
 def _schedule(options: Any) -> Schedule:
@@ -156,7 +158,8 @@ class OrderShopper(FastHttpUser):
         pacer.begin(due)
         started = time.perf_counter()
         try:
-            self.send(kind_of(number), number, pacer)
+            kind = kind_of(number) if self.environment.parsed_options.ecomctl_mix == "shop" else "good"
+            self.send(kind, number, pacer)
         finally:
             pacer.end(due, time.perf_counter() - started)
 

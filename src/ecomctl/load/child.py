@@ -35,13 +35,16 @@ class LoadPlan:
     master_bind: str = "127.0.0.1"
     master_port: int = 5557
     html: Path | None = None
+    mix: str = "shop"  # "good": good orders only
+    min_users: int = 0  # a floor under the initial pool
 
     @property
     def processes(self) -> int:
         return max(1, self.workers + self.remote_workers)
 
     def initial_users(self) -> int:
-        return self.processes * pool_size(self.schedule.peak_rps() / self.processes, INITIAL_LATENCY_S)
+        per_process = pool_size(self.schedule.peak_rps() / self.processes, INITIAL_LATENCY_S)
+        return max(self.min_users, self.processes * per_process)
 
     def run_time_s(self) -> int:
         """Locust's own limit: a safety net past the pacer's end (the pacer quits the run itself)."""
@@ -59,7 +62,7 @@ def common_args(plan: LoadPlan, stats: Path) -> list[str]:
     return ["-f", str(locustfile()), "--headless", "--host", plan.host, "--only-summary",
             "--ecomctl-rpm", str(s.rpm), "--ecomctl-duration", str(s.duration_s),
             "--ecomctl-profile", s.profile, "--ecomctl-grace", str(GRACE_S), "--ecomctl-stats", str(stats),
-            "--ecomctl-run", plan.run_id]
+            "--ecomctl-run", plan.run_id, "--ecomctl-mix", plan.mix]
 
 
 def master_args(plan: LoadPlan, stats: Path) -> list[str]:
