@@ -53,8 +53,8 @@ class GamedayReport:
 
     @property
     def passed(self) -> bool:
-        lost = int(self.reconciliation.get("lost", 0) or 0)
-        return bool(self.verdicts) and all(v.held for v in self.verdicts) and lost == 0
+        lost = self.reconciliation.get("lost")
+        return bool(self.verdicts) and all(v.held for v in self.verdicts) and lost == 0  # unknown is not 0
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "passed": self.passed}
