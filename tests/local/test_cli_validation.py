@@ -44,10 +44,11 @@ def test_up_refuses_bad_ttl_before_starting(tmp_path, ttl):
     assert not (tmp_path / "windows").exists() or not any((tmp_path / "windows").iterdir())
 
 
-def test_up_aws_target_not_implemented(tmp_path):
-    run = cli(tmp_path, "up", "--target", "aws")
+def test_up_aws_target_without_credentials(tmp_path):
+    run = cli(tmp_path, "up", "--target", "aws", "--yes", AWS_SHARED_CREDENTIALS_FILE="/nonexistent",
+              AWS_CONFIG_FILE="/nonexistent", AWS_EC2_METADATA_DISABLED="true")
     one_line_error(run)
-    assert "not implemented" in run.err
+    assert run.code == 5 and "no AWS credentials" in run.err
 
 
 def test_down_and_status_without_window(tmp_path):
