@@ -2,7 +2,10 @@
 
 Synth makes no AWS call: the stack is environment-agnostic (account and region are
 CloudFormation pseudo parameters), nothing is looked up, and Lambda code is a directory
-built beforehand without Docker (ecomctl.bundle).
+built beforehand without Docker (infra/bundle.py).
+
+infra imports only itself (relatively), ecomshop and the CDK: it is the top-level `infra`
+package in the source checkout and `ecomctl._repo.infra` in an installed wheel.
 """
 
 from __future__ import annotations
@@ -11,16 +14,19 @@ import json
 import sys
 from pathlib import Path
 
-if __package__ in (None, ""):  # run as a script by the cdk CLI: make `infra` and `src` importable
+if __name__ == "__main__" and not __package__:
+    # Run as a script by the cdk CLI (infra/cdk.json): make the checkout's `infra` and `src`
+    # importable and resolve the relative imports below in `infra` (PEP 366).
     _ROOT = Path(__file__).resolve().parents[1]
     sys.path[:0] = [str(_ROOT), str(_ROOT / "src")]
+    __package__ = "infra"
 
 from aws_cdk import App
 
-from infra.aspects import apply_window
-from infra.config import InfraOptions
-from infra.nag import acknowledge, add_nag
-from infra.stack import PlatformStack
+from .aspects import apply_window
+from .config import InfraOptions
+from .nag import acknowledge, add_nag
+from .stack import PlatformStack
 
 CDK_JSON = Path(__file__).with_name("cdk.json")
 
@@ -53,7 +59,8 @@ def build_app(options: InfraOptions, *, nag: bool = True, outdir: str | None = N
 
 
 def main() -> None:
-    from ecomctl.bundle import build_bundle
+    """The cdk CLI entry: the bundle is `-c lambda_asset=DIR` if given, else built here into `.build/`."""
+    from .bundle import build_bundle
 
     app = App(context=feature_flags(), analytics_reporting=False, stack_traces=False,
               builtin_cloud_formation_validation=False)  # the cdk CLI's -c values still win

@@ -11,7 +11,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ecomctl.bundle import LAMBDA_PYTHON
+# The Lambda runtime the stack deploys, and the platform the bundle's wheels are fetched for
+# (infra/bundle.py). Here, in a module that imports nothing of ours, so that the CDK app,
+# its bundle recipe and ecomctl all read one definition.
+LAMBDA_PYTHON = "3.13"
+LAMBDA_PLATFORM = "manylinux2014_x86_64"
 
 # Public Powertools for AWS Lambda (Python) v3 layer, published by AWS in every commercial
 # region; the version is pinned here and overridable with `-c powertools_layer_version=N`.
@@ -37,7 +41,7 @@ class InfraOptions:
     expires_at: str = NO_EXPIRY  # ISO-8601 UTC deadline of the window, tagged on every resource
     with_opensearch: bool = False
     powertools_layer_version: int = POWERTOOLS_LAYER_VERSION
-    lambda_asset: str = ""  # the pre-built bundle directory (ecomctl.bundle.build_bundle)
+    lambda_asset: str = ""  # the pre-built bundle directory (infra/bundle.py)
 
     def __post_init__(self) -> None:
         if not _STAGE.match(self.stage):

@@ -14,7 +14,7 @@ from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
 if TYPE_CHECKING:
-    from infra.stack import PlatformStack
+    from .stack import PlatformStack
 
 MANAGED = "arn:<AWS::Partition>:iam::aws:policy/service-role/"
 ARN = "arn:<AWS::Partition>"

@@ -8,17 +8,18 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from ecomshop.topology import build_topology
-from infra.components.api import Api
-from infra.components.compute import Functions
-from infra.components.data import Tables
-from infra.components.lake import Lake
-from infra.components.messaging import Messaging
-from infra.components.monitoring import Monitoring
-from infra.components.notifications import Notifications
-from infra.components.saga import Saga
-from infra.components.search import Search
-from infra.config import InfraOptions
-from infra.references import Registry
+
+from .components.api import Api
+from .components.compute import Functions
+from .components.data import Tables
+from .components.lake import Lake
+from .components.messaging import Messaging
+from .components.monitoring import Monitoring
+from .components.notifications import Notifications
+from .components.saga import Saga
+from .components.search import Search
+from .config import InfraOptions
+from .references import Registry
 
 
 def output_id(ref: str) -> str:

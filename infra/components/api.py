@@ -7,8 +7,8 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.components.compute import LOG_RETENTION
-from infra.references import Registry
+from ..references import Registry
+from .compute import LOG_RETENTION
 
 THROTTLE_RATE_RPS = 100  # steady state; a 1000 rpm load test is ~17 rps
 THROTTLE_BURST = 200

@@ -13,9 +13,10 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ecomshop.observability import NAMESPACE
-from infra.components.data import _cid
-from infra.config import LOG_RETENTION_DAYS, POWERTOOLS_ACCOUNT, InfraOptions
-from infra.references import Registry
+
+from ..config import LOG_RETENTION_DAYS, POWERTOOLS_ACCOUNT, InfraOptions
+from ..references import Registry
+from .data import _cid
 
 RUNTIMES = {"3.12": lambda_.Runtime.PYTHON_3_12, "3.13": lambda_.Runtime.PYTHON_3_13,
             "3.14": lambda_.Runtime.PYTHON_3_14}

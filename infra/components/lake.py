@@ -11,8 +11,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.components.compute import LOG_RETENTION
-from infra.references import Registry
+from ..references import Registry
+from .compute import LOG_RETENTION
 
 STORAGE_CLASSES = {
     "STANDARD_IA": s3.StorageClass.INFREQUENT_ACCESS,

@@ -11,8 +11,9 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from ecomshop.topology import EVENT_SOURCE
-from infra.components.data import _cid
-from infra.references import Registry
+
+from ..references import Registry
+from .data import _cid
 
 DLQ_RETENTION = Duration.days(14)  # the maximum: a parked message outlives any game day
 ARCHIVE_RETENTION = Duration.days(7)

@@ -9,9 +9,10 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from ecomshop.observability import NAMESPACE
-from infra.components.api import Api
-from infra.components.data import _cid
-from infra.references import Registry
+
+from ..references import Registry
+from .api import Api
+from .data import _cid
 
 QUEUE_AGE_ALARM = Duration.minutes(5)
 LAMBDA_ERRORS_ALARM = 5  # errors in 5 minutes; handlers report partial batch failures, not errors

@@ -7,8 +7,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from infra.components.data import _cid
-from infra.references import Registry
+from ..references import Registry
+from .data import _cid
 
 
 class Notifications(Construct):

@@ -7,8 +7,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.components.compute import LOG_RETENTION
-from infra.references import Registry
+from ..references import Registry
+from .compute import LOG_RETENTION
 
 
 class Saga(Construct):

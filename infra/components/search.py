@@ -11,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 
-from infra.references import Registry
+from ..references import Registry
 
 INSTANCE_TYPE = "t3.medium.search"
 VOLUME_GIB = 10

@@ -1,10 +1,14 @@
 """Synthesize the CDK app (infra/) into a cloud assembly, with a content-hash cache.
 
-The app is built in-process (no `cdk` CLI, no Docker, no AWS call). The cache key is a
-hash of everything the assembly is a function of: the options, the app's sources
-(infra/), the platform package that is bundled and rendered (src/ecomshop, topology
-and ASL included), the bundle recipe, and the CDK/cdk-nag versions. If the assembly in
-the output directory was made from the same key, it is reused as it is.
+The app is built in-process (no `cdk` CLI, no Docker, no AWS call), from the infra and
+ecomshop this ecomctl runs with: the checkout's in an editable install, the installed
+copies in a wheel (ecomctl.assets), so an installed tool synthesizes from any folder. The
+cache key is a hash of everything the assembly is a function of: the options, the app's
+sources (infra, its bundle recipe included), the platform package that is bundled and
+rendered (ecomshop, topology and ASL included), the Lambda requirement list, and the
+CDK/cdk-nag versions. Paths are hashed relative to each tree, so a checkout and a wheel of
+the same sources agree. If the assembly in the output directory was made from the same
+key, it is reused as it is.
 """
 
 from __future__ import annotations
@@ -14,18 +18,19 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ecomctl.bundle import build_bundle, repo_root
+from ecomctl import assets
+from ecomctl.bundle import build_bundle, lambda_requirements
 from ecomctl.errors import UsageError, UserError
 
 STAMP = "ecomctl-synth.json"
-_SOURCES = (("infra", ("*.py", "*.json")), ("src/ecomshop", ("*.py", "*.json")))
+_PATTERNS = ("*.py", "*.json")
 _TOOLS = ("aws-cdk-lib", "cdk-nag", "constructs")
 
 
@@ -46,18 +51,26 @@ class SynthResult:
         return data
 
 
-def _files(root: Path) -> list[Path]:
-    found: list[Path] = []
-    for sub, patterns in _SOURCES:
-        for pattern in patterns:
-            found.extend(p for p in (root / sub).rglob(pattern) if "__pycache__" not in p.parts)
-    found.append(root / "pyproject.toml")
-    found.append(Path(__file__).with_name("bundle.py"))
-    return sorted(set(found))
+def _sources(trees: dict[str, Path]) -> list[tuple[str, Path]]:
+    """(label/relative path, path) of every source file of the trees, bytecode caches left out."""
+    found: set[tuple[str, Path]] = set()
+    for label, base in trees.items():
+        for pattern in _PATTERNS:
+            for path in base.rglob(pattern):
+                rel = path.relative_to(base)
+                if "__pycache__" not in rel.parts:
+                    found.add((f"{label}/{rel.as_posix()}", path))
+    return sorted(found)
 
 
-def fingerprint(root: Path, options: dict[str, Any]) -> str:
-    """The cache key: options + source contents + tool versions."""
+def fingerprint(options: dict[str, Any], *, infra: Path | None = None, ecomshop: Path | None = None,
+                requirements: Sequence[str] | None = None) -> str:
+    """The cache key: options + tool versions + Lambda requirements + infra and ecomshop sources.
+
+    The trees and the requirement list default to the ones this ecomctl runs with.
+    """
+    trees = {"infra": infra or assets.infra_dir(), "ecomshop": ecomshop or assets.ecomshop_dir()}
+    reqs = lambda_requirements() if requirements is None else list(requirements)
     h = hashlib.sha256()
     h.update(json.dumps(options, sort_keys=True).encode())
     for tool in _TOOLS:
@@ -65,8 +78,9 @@ def fingerprint(root: Path, options: dict[str, Any]) -> str:
             h.update(f"{tool}=={metadata.version(tool)}".encode())
         except metadata.PackageNotFoundError:
             h.update(f"{tool}==missing".encode())
-    for path in _files(root):
-        h.update(str(path.relative_to(root) if path.is_relative_to(root) else path.name).encode())
+    h.update(json.dumps(sorted(reqs)).encode())
+    for rel, path in _sources(trees):
+        h.update(rel.encode())
         h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
 
@@ -106,11 +120,12 @@ def _count_resources(out: Path, templates: list[str]) -> int:
 
 def synth(stage: str = "dev", out: Path | None = None, with_opensearch: bool = False,
           expires_at: str = "none", force: bool = False) -> SynthResult:
-    root = repo_root()
-    out = (out or root / "cdk.out").resolve()
+    root = assets.checkout_root()
+    # The default assembly: cdk.out/ at the checkout's root, or in the current directory when installed.
+    out = (out or (root if root is not None else Path.cwd()) / "cdk.out").resolve()
     options: dict[str, Any] = {"stage": stage, "expires_at": expires_at, "with_opensearch": with_opensearch}
     started = time.perf_counter()
-    key = fingerprint(root, options)
+    key = fingerprint(options)
     if out.exists() and any(out.iterdir()) and not (out / "manifest.json").is_file():
         raise UsageError(f"{out} is not a cloud assembly; refusing to replace it (choose another --out)")
     stamp = None if force else _read_stamp(out)
@@ -119,17 +134,16 @@ def synth(stage: str = "dev", out: Path | None = None, with_opensearch: bool = F
                            seconds=time.perf_counter() - started, fingerprint=key, options=options,
                            resources=int(stamp.get("resources", 0)))
 
-    if str(root) not in sys.path:  # infra/ is a package of the source checkout, not installed
-        sys.path.insert(0, str(root))
+    # Before the CDK is imported (jsii checks the Node version when it starts).
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    from infra.app import build_app
-    from infra.config import InfraOptions
+    build_app = assets.infra_module("app").build_app
+    InfraOptions = assets.infra_module("config").InfraOptions
 
     try:
         infra_options = InfraOptions(stage=stage, expires_at=expires_at, with_opensearch=with_opensearch)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    bundle = build_bundle(root)
+    bundle = build_bundle()
     infra_options = InfraOptions(**{**infra_options.context(), "lambda_asset": str(bundle.path)})
 
     staging = out.with_name(f".{out.name}.tmp-{os.getpid()}")

@@ -36,7 +36,7 @@ def _nag_report(outdir: Path) -> str:
 def bundle_dir() -> Path:
     from ecomctl.bundle import build_bundle
 
-    return build_bundle(ROOT).path
+    return build_bundle().path
 
 
 def _synth(bundle_dir: Path, outdir: Path, *, nag: bool, **options: Any) -> dict[str, Any]:

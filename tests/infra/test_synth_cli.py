@@ -37,30 +37,41 @@ def test_unchanged_second_synth_is_a_cache_hit_reusing_the_assembly(synth_twice:
 
 
 def test_fingerprint_changes_with_sources_and_options(tmp_path: Path) -> None:
-    root = tmp_path / "repo"
-    (root / "infra").mkdir(parents=True)
-    (root / "src" / "ecomshop").mkdir(parents=True)
-    (root / "pyproject.toml").write_text("[project]\nname='x'\n")
-    (root / "infra" / "stack.py").write_text("A = 1\n")
-    handler = root / "src" / "ecomshop" / "handler.py"
+    infra = tmp_path / "repo" / "infra"
+    ecomshop = tmp_path / "repo" / "src" / "ecomshop"
+    infra.mkdir(parents=True)
+    ecomshop.mkdir(parents=True)
+    (infra / "stack.py").write_text("A = 1\n")
+    handler = ecomshop / "handler.py"
     handler.write_text("def handler(e, c): return 1\n")
     opts = {"stage": "dev", "expires_at": "none", "with_opensearch": False}
-    base = fingerprint(root, opts)
-    assert fingerprint(root, dict(opts)) == base
-    assert fingerprint(root, {**opts, "with_opensearch": True}) != base
+
+    def key(options: dict[str, Any], requirements: tuple[str, ...] = ("tenacity>=8.2",)) -> str:
+        return fingerprint(options, infra=infra, ecomshop=ecomshop, requirements=requirements)
+
+    base = key(opts)
+    assert key(dict(opts)) == base
+    assert key({**opts, "with_opensearch": True}) != base
+    assert key(opts, ("tenacity>=9",)) != base, "the Lambda requirement list is part of the key"
     handler.write_text("def handler(e, c): return 2\n")
-    assert fingerprint(root, opts) != base
-    (root / "src" / "ecomshop" / "__pycache__").mkdir()
-    (root / "src" / "ecomshop" / "__pycache__" / "x.json").write_text("{}")
-    changed = fingerprint(root, opts)
-    shutil.rmtree(root / "src" / "ecomshop" / "__pycache__")
-    assert fingerprint(root, opts) == changed, "bytecode caches are not sources"
+    assert key(opts) != base
+    (ecomshop / "__pycache__").mkdir()
+    (ecomshop / "__pycache__" / "x.json").write_text("{}")
+    changed = key(opts)
+    shutil.rmtree(ecomshop / "__pycache__")
+    assert key(opts) == changed, "bytecode caches are not sources"
+    # Paths count relative to each tree: the same sources elsewhere (an installed wheel) give the same key.
+    moved = tmp_path / "site-packages"
+    shutil.copytree(infra, moved / "ecomctl" / "_repo" / "infra")
+    shutil.copytree(ecomshop, moved / "ecomshop")
+    assert fingerprint(opts, infra=moved / "ecomctl" / "_repo" / "infra", ecomshop=moved / "ecomshop",
+                       requirements=("tenacity>=8.2",)) == changed
 
 
 def test_bad_stage_is_one_line_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["synth", "--stage", "Bad Stage!", "--out", str(tmp_path / "o")])
     assert result.exit_code != 0
-    assert "stage" in str(result.exception)
+    assert "stage" in f"{result.output} {result.exception}"
 
 
 def test_refuses_to_replace_a_directory_that_is_not_an_assembly(tmp_path: Path) -> None:
