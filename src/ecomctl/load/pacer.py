@@ -21,7 +21,7 @@ from typing import Any
 import gevent
 from gevent.queue import Empty, Queue
 
-from ecomctl.load.schedule import Schedule, pool_size, share
+from ecomctl.load.schedule import MAX_USERS, Schedule, pool_size, share
 from ecomctl.load.tally import Tally, bucket, percentile
 
 Ticket = tuple[int, float]  # (request number, due time on the perf_counter clock)
@@ -106,9 +106,11 @@ class Pacer:
     def _scale(self) -> None:
         rps = self.schedule.peak_rps() / self.count
         while self.running:
-            gevent.sleep(0.5)
-            wanted = pool_size(rps, self.latency.p99_s(), self.tickets.qsize())
-            have = self.users()
+            gevent.sleep(0.2)
+            backlog, have = self.tickets.qsize(), self.users()
+            wanted = pool_size(rps, self.latency.p99_s(), backlog)
+            if backlog:  # every user is busy now: don't wait for the latency window to show it
+                wanted = min(MAX_USERS, max(wanted, have + 2 * backlog))
             if wanted > have:
                 self.grow(wanted - have)
 
