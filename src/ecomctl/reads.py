@@ -263,3 +263,19 @@ class Reader:
             if "LastEvaluatedKey" not in page:
                 return found
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def orders_placed_at(self, order_ids: list[str]) -> dict[str, str]:
+        """orderId -> createdAt (ISO-8601 UTC) of the given orders; a missing id is absent."""
+        ddb = self.aws.client("dynamodb")
+        table = self.topology.name("orders")
+        found: dict[str, str] = {}
+        for start in range(0, len(order_ids), 100):
+            request: dict[str, Any] = {table: {"Keys": [{"orderId": {"S": i}} for i in order_ids[start:start + 100]],
+                                               "ProjectionExpression": "orderId, createdAt"}}
+            while request:
+                page = ddb.batch_get_item(RequestItems=request)
+                for item in page.get("Responses", {}).get(table, []):
+                    if "createdAt" in item:
+                        found[item["orderId"]["S"]] = item["createdAt"]["S"]
+                request = page.get("UnprocessedKeys") or {}
+        return found

@@ -62,3 +62,23 @@ def test_every_accepted_order_lands_in_exactly_one_class():
     assert rec.accounted() == rec.accepted == 6
     assert rec.unexpected == {"good->CANCELLED": 1}
     assert rec.to_json()["lost"] == 1
+
+
+def test_notification_latency_pairs_each_traced_publish_with_its_order_placement():
+    from ecomctl.observe.notify import latency
+    from ecomctl.observe.xray import notifications
+
+    sns = {"name": "SNS", "namespace": "aws", "start_time": 1_800_000_040.0, "end_time": 1_800_000_041.0}
+    traces = {
+        "one": [{"name": "notifier", "start_time": 1_800_000_040.0, "end_time": 1_800_000_041.5,
+                 "subsegments": [{"name": "## handler", "annotations": {"order_id": "o1"}, "subsegments": [sns]}]}],
+        # a batch of two orders in one invocation: its publishes cannot be told apart
+        "batch": [{"name": "notifier", "start_time": 1.0, "end_time": 2.0, "annotations": {"order_id": "o2"},
+                   "subsegments": [{"name": "x", "annotations": {"order_id": "o3"}}, sns]}],
+    }
+    samples = notifications(traces)
+    assert samples == [("o1", 1_800_000_041.0)]
+    placed = {"o1": "2027-01-15T08:00:00.000Z"}  # 1_800_000_000 epoch
+    result = latency(samples, placed)
+    assert (result.samples, result.max_s, result.over_limit) == (1, 41.0, 1)
+    assert latency([], {}).samples == 0

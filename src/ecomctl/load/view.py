@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import RenderableType
 
 from ecomctl.load.result import LoadResult
-from ecomctl.observe.view import metrics_tables, reconciliation_tables, xray_tables
+from ecomctl.observe.view import metrics_tables, notification_line, reconciliation_tables, xray_tables
 from ecomctl.render import columns, key_values, tables
 
 
@@ -48,7 +48,8 @@ def _load(result: LoadResult) -> list[RenderableType]:
     shown.append(_slo(result))
     shown += reconciliation_tables(result.reconciliation)
     if result.observed is not None:
-        shown += [*xray_tables(result.observed.xray), *metrics_tables(result.observed.metrics)]
+        shown += [*xray_tables(result.observed.xray), *metrics_tables(result.observed.metrics),
+                  notification_line(result.observed.notifications)]
     for n, (code, at) in sorted(result.worker_exits.items()):
         shown.append(f"[yellow]worker {n} ended early (exit {code}) at {at:g} s; the others carried on[/yellow]")
     shown += [f"note: {n}" for n in result.notes]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ecomctl.observe.metrics import MetricsSummary
+from ecomctl.observe.notify import NotificationLatency
 from ecomctl.observe.reconcile import Reconciliation
 from ecomctl.observe.xray import XRaySummary
 from ecomctl.reads import Reader
@@ -30,12 +31,14 @@ class ObserveResult:
     xray: XRaySummary
     metrics: MetricsSummary
     reconciliation: Reconciliation
+    notifications: NotificationLatency = field(default_factory=NotificationLatency)
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"stage": self.stage, "start": _iso(self.start), "end": _iso(self.end),
                 "xray": self.xray.to_json(), "cloudwatch": self.metrics.to_json(),
-                "reconciliation": self.reconciliation.to_json(), "notes": self.notes}
+                "reconciliation": self.reconciliation.to_json(), "notifications": self.notifications.to_json(),
+                "notes": self.notes}
 
 
 def _iso(moment: datetime) -> str:
@@ -68,9 +71,9 @@ def _lambda_p99_from_xray(metrics: MetricsSummary, xray: XRaySummary, reader: Re
 
 def observe(access: AwsAccess, reader: Reader, stage: str, start: datetime, end: datetime,
             reconciliation: Reconciliation) -> ObserveResult:
-    from ecomctl.observe import metrics, xray
+    from ecomctl.observe import metrics, notify, xray
 
-    traces = xray.summarize(access.client("xray"), start, end)
+    traces, published = xray.summarize(access.client("xray"), start, end)
     figures = metrics.summarize(access.client("cloudwatch"), _probe_client(access), reader.topology,
                                 state_machine_arn(access, reader), start, end + METRIC_PAD)
     if figures.percentiles.startswith("Maximum"):
@@ -82,7 +85,7 @@ def observe(access: AwsAccess, reader: Reader, stage: str, start: datetime, end:
     if reconciliation.lost:
         lost = ", ".join(reconciliation.lost_ids[:10])
         notes.append(f"{reconciliation.lost} order(s) accepted and not found: {lost}")
-    return ObserveResult(stage, start, end, traces, figures, reconciliation, notes)
+    return ObserveResult(stage, start, end, traces, figures, reconciliation, notify.measure(reader, published), notes)
 
 
 # --------------------------------------------------------------------------- the last run

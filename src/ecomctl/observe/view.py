@@ -6,6 +6,7 @@ from rich.console import RenderableType
 
 from ecomctl.observe import ObserveResult
 from ecomctl.observe.metrics import MetricsSummary
+from ecomctl.observe.notify import NotificationLatency
 from ecomctl.observe.reconcile import Reconciliation
 from ecomctl.observe.xray import XRaySummary
 from ecomctl.render import columns, tables
@@ -64,8 +65,17 @@ def reconciliation_tables(r: Reconciliation) -> list[RenderableType]:
     return shown
 
 
+def notification_line(n: NotificationLatency) -> str:
+    if not n.samples:
+        return "notification latency: no traced notification in the window"
+    verdict = f"[red]{n.over_limit} over {n.limit_s:g} s[/red]" if n.over_limit else f"all within {n.limit_s:g} s"
+    return (f"notification latency (placed → SNS, {n.samples} traced): p50 {n.p50_s:g} s, p95 {n.p95_s:g} s, "
+            f"max {n.max_s:g} s; {verdict}")
+
+
 @tables.register
 def _observe(result: ObserveResult) -> list[RenderableType]:
     head = f"observe [bold]{result.stage}[/bold] {result.start:%H:%M:%S} to {result.end:%H:%M:%S}Z"
     return [head, *reconciliation_tables(result.reconciliation), *xray_tables(result.xray),
-            *metrics_tables(result.metrics), *(f"note: {n}" for n in result.notes)]
+            *metrics_tables(result.metrics), notification_line(result.notifications),
+            *(f"note: {n}" for n in result.notes)]

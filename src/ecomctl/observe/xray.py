@@ -209,11 +209,30 @@ def service_graph(xray: Any, start: datetime, end: datetime) -> list[dict[str, A
     return services
 
 
-def summarize(xray: Any, start: datetime, end: datetime) -> XRaySummary:
+def notifications(traces: dict[str, list[dict[str, Any]]]) -> list[tuple[str, float]]:
+    """(orderId, epoch the SNS publish ended) from traced notifier invocations of one order.
+
+    The handlers annotate ``order_id``; a trace that carries several (a batch) is skipped,
+    since its publishes cannot be told apart.
+    """
+    samples = []
+    for docs in traces.values():
+        nodes = [node for doc in docs for node, _ in _walk(doc)]
+        orders = {str(n["annotations"]["order_id"]) for n in nodes if (n.get("annotations") or {}).get("order_id")}
+        publishes = [float(n["end_time"]) for n in nodes
+                     if n.get("namespace") == "aws" and str(n.get("name", "")).lower() == "sns" and n.get("end_time")]
+        if len(orders) == 1 and publishes:
+            samples += [(next(iter(orders)), at) for at in publishes]
+    return samples
+
+
+def summarize(xray: Any, start: datetime, end: datetime) -> tuple[XRaySummary, list[tuple[str, float]]]:
+    """The summary, and the notification samples (orderId, published at) for the latency check."""
     ids, truncated = trace_ids(xray, start, end)
-    summary = from_segments(segments_of(xray, ids))
+    traces = segments_of(xray, ids)
+    summary = from_segments(traces)
     summary.truncated = truncated
     graph = service_graph(xray, start, end)
     if graph:
         summary.services, summary.source = from_service_graph(graph), "GetServiceGraph"
-    return summary
+    return summary, notifications(traces)
