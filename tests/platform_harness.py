@@ -1,6 +1,9 @@
 """A pytest plugin: the `platform` fixture runs the real handlers, the real topology and
 the real saga definition on moto in-process (decorator mode), and lets a test drive the
-SQS consumers the way Lambda's pollers would."""
+SQS consumers the way Lambda's pollers would.
+
+moto runs here without the local target's patches (``ecomctl.local.moto_patches``): these
+tests are the oracle the patched moto is compared with, so they must not run patched."""
 
 from __future__ import annotations
 
@@ -154,7 +157,8 @@ def sqs_event(platform: Platform, queue: str, bodies: list[dict[str, Any]]) -> d
 
 @pytest.fixture
 def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
-    moto_patches.apply()  # the same hot-path fixes the local target runs with
+    # A test that applies the patches must revert them; otherwise this suite would run patched.
+    assert not moto_patches.is_applied(), "moto patches left applied by an earlier test"
     with mock_aws(config=MOTO_CONFIG):  # type: ignore[arg-type]
         session = boto3.Session(region_name=REGION)
         topology = build_topology("test")

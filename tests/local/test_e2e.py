@@ -7,6 +7,7 @@ consumers, on moto, with the real handlers.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -185,3 +186,23 @@ def test_short_ttl_alone_tears_the_window_down(tmp_path):
     assert code == 404
     assert nothing_left(state_file, window["pid"], ports, timeout=40) == []
     assert cli(tmp_path, "status", "--json").json() == {"window": None}
+
+
+def test_the_local_target_runs_with_the_patches_off(tmp_path):
+    """ECOMCTL_LOCAL_PATCHES=0: moto without the speed patches (only the fix a second saga needs),
+    said so in status; orders placed one after another still complete, so the switch is a real
+    way out of a bad patch."""
+    window = _window_up(tmp_path, ECOMCTL_LOCAL_PATCHES="0")
+    state_file = Path(window["state_file"])
+    ports = [int(window["api_url"].rsplit(":", 1)[1]), int(window["aws_endpoint"].rsplit(":", 1)[1])]
+    try:
+        status = cli(tmp_path, "status", "--json").json()
+        assert "speed patches off (ECOMCTL_LOCAL_PATCHES=0), 1 fix(es) kept" in json.dumps(status), status
+        for i in range(3):
+            code, body = http("POST", f"{window['api_url']}/orders", _order(GOOD, i))
+            assert code == 202, body
+            order = _wait_terminal(window["api_url"], [body["orderId"]], timeout=120)[body["orderId"]]
+            assert order["status"] == "COMPLETED", order
+    finally:
+        assert cli(tmp_path, "down").code == 0
+    assert nothing_left(state_file, window["pid"], ports) == []

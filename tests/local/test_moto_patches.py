@@ -22,8 +22,8 @@ REGION = "us-east-1"
 
 @pytest.fixture
 def aws() -> Iterator[boto3.Session]:
-    moto_patches.apply()
-    with mock_aws():
+    # Reverted after each test: the platform's own tests run on unpatched moto, as the oracle.
+    with moto_patches.patched(), mock_aws():
         yield boto3.Session(region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
 
 

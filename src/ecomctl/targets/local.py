@@ -59,10 +59,12 @@ class LocalTarget:
 def _patches(report: dict[str, Any] | None) -> str:
     if report is None:
         return "not reported"
-    if report.get("disabled"):
-        return "off (ECOMCTL_LOCAL_PATCHES=0)"
     skipped = report.get("skipped") or {}
     applied = len(report.get("applied") or [])
+    if report.get("disabled") == "all":
+        return "none (vanilla moto: ECOMCTL_LOCAL_PATCHES=none)"
+    if report.get("disabled"):  # "speed", or True from a state file written before the fixes were kept
+        return f"speed patches off (ECOMCTL_LOCAL_PATCHES=0), {applied} fix(es) kept"
     if skipped:
         return f"{applied} applied, {len(skipped)} skipped (source changed): {', '.join(sorted(skipped))}"
     return f"all {applied} applied"
