@@ -20,6 +20,7 @@ from ecomctl.targets.base import AwsAccess
 
 WAIT_S = 7200.0  # an OpenSearch domain can take most of an hour to go
 POLL_S = 5.0
+SWEEP_ATTEMPTS = 3
 
 
 @dataclass
@@ -38,6 +39,8 @@ class Reaper:
     progress: Callable[[str], None] = lambda _m: None
     sleep: Callable[[float], None] = time.sleep
     monotonic: Callable[[], float] = time.monotonic
+    budget_s: float = WAIT_S  # counted from run(); a Lambda has 15 minutes at most: past it, TimeoutError
+    _t0: float | None = field(default=None, init=False)
 
     def _status(self) -> str | None:
         cf = self.access.client("cloudformation")
@@ -49,27 +52,31 @@ class Reaper:
             raise
 
     def _wait(self, until: Callable[[str | None], bool], what: str) -> str | None:
-        started = self.monotonic()
+        started = self.monotonic() if self._t0 is None else self._t0
         while True:
             status = self._status()
             if until(status):
                 return status
-            if self.monotonic() - started > WAIT_S:
-                raise TimeoutError(f"stack {self.stack} still {status} after {int(WAIT_S)}s ({what})")
+            if self.monotonic() - started > self.budget_s:
+                raise TimeoutError(f"stack {self.stack} still {status} after {int(self.budget_s)}s ({what})")
             self.progress(f"{self.stack}: {status} ({what})")
             self.sleep(POLL_S)
 
+    def _resources(self) -> list[dict[str, Any]]:
+        cf, found, token = self.access.client("cloudformation"), [], None
+        while True:
+            page = cf.list_stack_resources(StackName=self.stack, **({"NextToken": token} if token else {}))
+            found += page["StackResourceSummaries"]
+            token = page.get("NextToken")
+            if not token:
+                return found
+
     def _buckets(self) -> list[str]:
-        cf = self.access.client("cloudformation")
-        pages = cf.get_paginator("list_stack_resources").paginate(StackName=self.stack)
-        return [r["PhysicalResourceId"] for p in pages for r in p["StackResourceSummaries"]
+        return [r["PhysicalResourceId"] for r in self._resources()
                 if r["ResourceType"] == "AWS::S3::Bucket" and r.get("PhysicalResourceId")]
 
     def _failed(self) -> list[str]:
-        cf = self.access.client("cloudformation")
-        pages = cf.get_paginator("list_stack_resources").paginate(StackName=self.stack)
-        return [r["LogicalResourceId"] for p in pages for r in p["StackResourceSummaries"]
-                if r["ResourceStatus"] == "DELETE_FAILED"]
+        return [r["LogicalResourceId"] for r in self._resources() if r["ResourceStatus"] == "DELETE_FAILED"]
 
     def delete_stack(self, report: Reaped) -> None:
         status = self._wait(lambda s: s is None or not s.endswith("_IN_PROGRESS") or s == "DELETE_IN_PROGRESS",
@@ -91,15 +98,26 @@ class Reaper:
         report.steps.append("stack still DELETE_FAILED after 3 attempts; sweeping its resources")
 
     def sweep(self, report: Reaped) -> None:
+        """Delete directly what the inventory still lists; what will not go is left for the verdict."""
         for kind, name in inventory.leftovers(self.access, self.stage, self.stack):
             remove = DELETERS.get(kind)
             if remove is None:
                 continue
-            self.progress(f"deleting {kind} {name}")
-            remove(self.access, name)
-            report.swept.append(f"{kind} {name}")
+            for attempt in range(SWEEP_ATTEMPTS):
+                self.progress(f"deleting {kind} {name}")
+                try:
+                    remove(self.access, name)
+                except Exception as exc:  # a bucket refilled while emptied, a domain that will not go, ...
+                    if attempt == SWEEP_ATTEMPTS - 1:
+                        report.steps.append(f"could not delete {kind} {name}: {type(exc).__name__}: {exc}")
+                    else:
+                        self.sleep(POLL_S)
+                    continue
+                report.swept.append(f"{kind} {name}")
+                break
 
     def run(self) -> Reaped:
+        self._t0 = self.monotonic()
         report = Reaped(self.stack)
         self.delete_stack(report)
         self.sweep(report)

@@ -1,10 +1,15 @@
-"""The server-side timer: a one-time EventBridge Scheduler schedule that deletes the stack.
+"""The server-side timers: two EventBridge Scheduler schedules that invoke the reaper function.
 
 Armed before anything is deployed, so a laptop that sleeps, a killed CLI or a lost state
-file cannot keep the stack alive past its deadline. The schedule calls CloudFormation
-``DeleteStack`` through Scheduler's universal target, with a role that may do only that
-(on this one stack) and pass the CDK deploy role CloudFormation deletes with; it deletes
-itself after running (``ActionAfterCompletion=DELETE``) and retries for a day.
+file cannot keep the stack alive past its deadline:
+
+- ``ecomctl-<stage>-teardown``: one time, ``at(<deadline>)``, invokes the reaper
+  (``control``/``reaper_fn``: empty the buckets, DeleteStack, retry retaining what failed,
+  sweep, verify by inventory, notify); it deletes itself after running and retries for a day;
+- ``ecomctl-<stage>-sweeper``: every 15 minutes from the deadline, the same function in
+  sweep mode, until the inventory is empty (then the function deletes both schedules).
+
+Scheduler's role may only invoke that one function. ``extend`` moves both.
 """
 
 from __future__ import annotations
@@ -19,8 +24,8 @@ from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_
 from ecomctl.targets.base import AwsAccess
 from ecomctl.window import parse_iso
 
-DELETE_STACK_TARGET = "arn:aws:scheduler:::aws-sdk:cloudformation:deleteStack"
 GROUP = "default"
+SWEEP_EVERY = "rate(15 minutes)"
 CDK_QUALIFIER = "hnb659fds"
 _THROTTLES = {"ThrottlingException", "Throttling", "TooManyRequestsException", "ServiceUnavailable",
               "InternalFailure", "ConflictException"}
@@ -41,16 +46,22 @@ class Armed:
     group: str
     role_arn: str
     expression: str
-    target: str
+    target: str  # the reaper function's ARN
     armed_at: str
+    sweeper: str = ""
+    topic: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def names(stage: str) -> tuple[str, str]:
-    """(schedule name, role name) of a stage's teardown."""
+    """(schedule name, Scheduler's role name) of a stage's teardown."""
     return f"ecomctl-{stage}-teardown", f"ecomctl-{stage}-teardown"
+
+
+def sweeper_name(stage: str) -> str:
+    return f"ecomctl-{stage}-sweeper"
 
 
 def at_expression(deadline: datetime | str) -> str:
@@ -58,15 +69,10 @@ def at_expression(deadline: datetime | str) -> str:
     return f"at({when.strftime('%Y-%m-%dT%H:%M:%S')})"
 
 
-def role_policy(account: str, region: str, stack: str) -> dict[str, Any]:
-    """Least privilege: DeleteStack on this stack, and passing CDK's CloudFormation role to CloudFormation."""
+def role_policy(function_arn: str) -> dict[str, Any]:
+    """Least privilege: Scheduler may invoke the reaper function, nothing else."""
     return {"Version": "2012-10-17", "Statement": [
-        {"Sid": "DeleteTheWindowStack", "Effect": "Allow", "Action": "cloudformation:DeleteStack",
-         "Resource": f"arn:aws:cloudformation:{region}:{account}:stack/{stack}/*"},
-        {"Sid": "PassTheStackRole", "Effect": "Allow", "Action": "iam:PassRole",
-         "Resource": f"arn:aws:iam::{account}:role/cdk-{CDK_QUALIFIER}-cfn-exec-role-{account}-{region}",
-         "Condition": {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}},
-    ]}
+        {"Sid": "InvokeTheReaper", "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": function_arn}]}
 
 
 def trust_policy(account: str) -> dict[str, Any]:
@@ -76,7 +82,7 @@ def trust_policy(account: str) -> dict[str, Any]:
 
 
 @aws_retry
-def ensure_role(access: AwsAccess, stage: str, account: str, stack: str) -> str:
+def ensure_role(access: AwsAccess, stage: str, account: str, stack: str, function_arn: str) -> str:
     iam = access.client("iam")
     _, role = names(stage)
     try:
@@ -85,41 +91,69 @@ def ensure_role(access: AwsAccess, stage: str, account: str, stack: str) -> str:
         arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust_policy(account)),
                               Description=f"ecomctl: deletes stack {stack} at its deadline",
                               Tags=[{"Key": "ecomctl:stage", "Value": stage}])["Role"]["Arn"]
-    iam.put_role_policy(RoleName=role, PolicyName="delete-window-stack",
-                        PolicyDocument=json.dumps(role_policy(account, access.region, stack)))
+    iam.put_role_policy(RoleName=role, PolicyName="invoke-the-reaper",
+                        PolicyDocument=json.dumps(role_policy(function_arn)))
     return str(arn)
 
 
-def _schedule_args(stage: str, stack: str, deadline: str, role_arn: str) -> dict[str, Any]:
+def _event(action: str, stage: str, stack: str, deadline: str, topic: str) -> str:
+    return json.dumps({"action": action, "stage": stage, "stack": stack, "deadline": deadline, "topic": topic})
+
+
+def _schedule_args(stage: str, stack: str, deadline: str, role_arn: str, function_arn: str,
+                   topic: str) -> dict[str, Any]:
     schedule, _ = names(stage)
     return {
         "Name": schedule, "GroupName": GROUP, "ScheduleExpression": at_expression(deadline),
         "ScheduleExpressionTimezone": "UTC", "FlexibleTimeWindow": {"Mode": "OFF"},
         "ActionAfterCompletion": "DELETE", "State": "ENABLED",
         "Description": f"ecomctl: tear down window {stage} (stack {stack}) at {deadline}",
-        "Target": {"Arn": DELETE_STACK_TARGET, "RoleArn": role_arn, "Input": json.dumps({"StackName": stack}),
+        "Target": {"Arn": function_arn, "RoleArn": role_arn, "Input": _event("reap", stage, stack, deadline, topic),
                    "RetryPolicy": {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}},
     }
 
 
-@aws_retry
-def arm(access: AwsAccess, stage: str, account: str, stack: str, deadline: str, now: str) -> Armed:
-    """Create (or move) the stage's teardown schedule; returns what was stored."""
-    role_arn = ensure_role(access, stage, account, stack)
-    scheduler = access.client("scheduler")
-    args = _schedule_args(stage, stack, deadline, role_arn)
+def _sweeper_args(stage: str, stack: str, deadline: str, role_arn: str, function_arn: str,
+                  topic: str) -> dict[str, Any]:
+    from datetime import timedelta
+
+    return {
+        "Name": sweeper_name(stage), "GroupName": GROUP, "ScheduleExpression": SWEEP_EVERY,
+        "StartDate": parse_iso(deadline) + timedelta(minutes=15), "FlexibleTimeWindow": {"Mode": "OFF"},
+        "State": "ENABLED",
+        "Description": f"ecomctl: re-run the reaper of window {stage} every 15 min after {deadline} until empty",
+        "Target": {"Arn": function_arn, "RoleArn": role_arn, "Input": _event("sweep", stage, stack, deadline, topic),
+                   "RetryPolicy": {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 10}},
+    }
+
+
+def _put(scheduler: Any, args: dict[str, Any]) -> None:
     try:
         scheduler.create_schedule(**args)
     except scheduler.exceptions.ConflictException:
         scheduler.update_schedule(**args)
-    return Armed(args["Name"], GROUP, role_arn, args["ScheduleExpression"], DELETE_STACK_TARGET, now)
 
 
-def stored(access: AwsAccess, stage: str) -> dict[str, Any] | None:
-    """The schedule as the service stores it, or None."""
+@aws_retry
+def arm(access: AwsAccess, stage: str, account: str, stack: str, deadline: str, now: str) -> Armed:
+    """Deploy (or update) the reaper function, then create (or move) both schedules; returns what was stored."""
+    from ecomctl.aws import control
+
+    function_arn, topic = control.ensure(access, stage, account, stack)
+    role_arn = ensure_role(access, stage, account, stack, function_arn)
+    scheduler = access.client("scheduler")
+    args = _schedule_args(stage, stack, deadline, role_arn, function_arn, topic)
+    _put(scheduler, args)
+    _put(scheduler, _sweeper_args(stage, stack, deadline, role_arn, function_arn, topic))
+    return Armed(args["Name"], GROUP, role_arn, args["ScheduleExpression"], function_arn, now,
+                 sweeper_name(stage), topic)
+
+
+def stored(access: AwsAccess, stage: str, sweeper: bool = False) -> dict[str, Any] | None:
+    """The deadline schedule (or the sweeper) as the service stores it, or None."""
     scheduler = access.client("scheduler")
     try:
-        return dict(scheduler.get_schedule(Name=names(stage)[0], GroupName=GROUP))
+        return dict(scheduler.get_schedule(Name=sweeper_name(stage) if sweeper else names(stage)[0], GroupName=GROUP))
     except scheduler.exceptions.ResourceNotFoundException:
         return None
 
@@ -133,20 +167,30 @@ def rearm(ctx: Any, window: Any, deadline: str) -> str:
     armed = arm(access, window.stage, str(window.part["account"]), str(window.part["stack"]), deadline,
                 iso(ctx.clock()))
     window.part["schedule"] = armed.to_json()
-    return f"schedule {armed.schedule} -> {armed.expression} UTC"
+    return f"schedule {armed.schedule} -> {armed.expression} UTC; {armed.sweeper} from 15 min after"
+
+
+@aws_retry
+def delete_schedules(access: AwsAccess, stage: str) -> list[str]:
+    """Delete both schedules (what the reaper function does once the inventory is empty)."""
+    scheduler, gone = access.client("scheduler"), []
+    for name in (names(stage)[0], sweeper_name(stage)):
+        try:
+            scheduler.delete_schedule(Name=name, GroupName=GROUP)
+            gone.append(f"schedule {name}")
+        except scheduler.exceptions.ResourceNotFoundException:
+            pass
+    return gone
 
 
 @aws_retry
 def disarm(access: AwsAccess, stage: str) -> list[str]:
-    """Delete the stage's schedule and role (after the stack is gone); returns what was deleted."""
-    schedule, role = names(stage)
-    gone: list[str] = []
-    scheduler, iam = access.client("scheduler"), access.client("iam")
-    try:
-        scheduler.delete_schedule(Name=schedule, GroupName=GROUP)
-        gone.append(f"schedule {schedule}")
-    except scheduler.exceptions.ResourceNotFoundException:
-        pass
+    """Delete the schedules, Scheduler's role and the reaper function (after the stack is gone)."""
+    from ecomctl.aws import control
+
+    _, role = names(stage)
+    gone = delete_schedules(access, stage)
+    iam = access.client("iam")
     try:
         for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
             iam.delete_role_policy(RoleName=role, PolicyName=name)
@@ -154,4 +198,4 @@ def disarm(access: AwsAccess, stage: str) -> list[str]:
         gone.append(f"role {role}")
     except iam.exceptions.NoSuchEntityException:
         pass
-    return gone
+    return gone + control.remove(access, stage)
