@@ -16,7 +16,7 @@ from typing import Any
 
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_fixed
 
-from ecomctl.aws.teardown import CDK_QUALIFIER, aws_retry
+from ecomctl.aws.teardown import CDK_QUALIFIER, aws_retry, delete_role
 from ecomctl.targets.base import AwsAccess
 
 RUNTIME = "python3.12"
@@ -148,13 +148,7 @@ def remove(access: AwsAccess, stage: str) -> list[str]:
         gone.append(f"function {name}")
     except lam.exceptions.ResourceNotFoundException:
         pass
-    try:
-        for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]:
-            iam.delete_role_policy(RoleName=name, PolicyName=policy)
-        iam.delete_role(RoleName=name)
-        gone.append(f"role {name}")
-    except iam.exceptions.NoSuchEntityException:
-        pass
+    gone += delete_role(iam, name)
     try:
         logs.delete_log_group(logGroupName=f"/aws/lambda/{name}")
         gone.append(f"log group /aws/lambda/{name}")

@@ -189,13 +189,16 @@ def disarm(access: AwsAccess, stage: str) -> list[str]:
     from ecomctl.aws import control
 
     _, role = names(stage)
-    gone = delete_schedules(access, stage)
-    iam = access.client("iam")
+    gone = delete_schedules(access, stage) + delete_role(access.client("iam"), role)
+    return gone + control.remove(access, stage)
+
+
+def delete_role(iam: Any, role: str) -> list[str]:
+    """Delete a role and its inline policies; ``["role <name>"]``, or [] if it was not there."""
     try:
         for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
             iam.delete_role_policy(RoleName=role, PolicyName=name)
         iam.delete_role(RoleName=role)
-        gone.append(f"role {role}")
     except iam.exceptions.NoSuchEntityException:
-        pass
-    return gone + control.remove(access, stage)
+        return []
+    return [f"role {role}"]
