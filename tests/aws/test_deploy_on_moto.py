@@ -97,6 +97,9 @@ def test_up_arms_first_deploys_for_real_and_down_leaves_nothing(aws_env, deploy_
     state = json.loads((Path(aws_env["ECOMCTL_HOME"]) / "windows" / f"{STAGE}.json").read_text())
     assert state["status"] == "ready" and state["part"]["outputs"]["ApiUrl"] == outputs["ApiUrl"]
     assert inventory.leftovers(_access(moto_server), STAGE, STACK)  # the inventory sees the live window
+    status = run(aws_env, "status", "--stage", STAGE, "--json")
+    assert status.exit_code == 0 and f"ecomctl-{STAGE}-reaper" in status.stdout, status.stdout[-2000:]
+    assert f"ecomctl-{STAGE}-sweeper" in status.stdout
 
     # Data in the lake: moto would keep a non-empty bucket after DeleteStack; the reaper empties it.
     lake = outputs["LakeBucket"]

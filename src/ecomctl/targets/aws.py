@@ -48,5 +48,13 @@ class AwsTarget:
         part = window.part
         schedule = part.get("schedule") or {}
         return {"account": part.get("account"), "stack": part.get("stack"),
-                "teardown": f"{schedule.get('schedule')} {schedule.get('expression')} UTC" if schedule else None,
-                "usd_per_hour": part.get("usd_per_hour")}
+                "teardown": _teardown(schedule), "usd_per_hour": part.get("usd_per_hour")}
+
+
+def _teardown(schedule: dict[str, Any]) -> str | None:
+    if not schedule:
+        return None
+    text = f"{schedule.get('schedule')} {schedule.get('expression')} UTC"
+    if schedule.get("sweeper"):  # armed with the reaper function (state written since the sweeper exists)
+        text += f" -> {str(schedule.get('target', '')).rsplit(':', 1)[-1]}; {schedule['sweeper']} every 15 min after"
+    return text
