@@ -64,21 +64,30 @@ def test_every_accepted_order_lands_in_exactly_one_class():
     assert rec.to_json()["lost"] == 1
 
 
-def test_notification_latency_pairs_each_traced_publish_with_its_order_placement():
+def test_notification_latency_is_measured_from_the_transition_it_reports():
     from ecomctl.observe.notify import latency
     from ecomctl.observe.xray import notifications
 
     sns = {"name": "SNS", "namespace": "aws", "start_time": 1_800_000_040.0, "end_time": 1_800_000_041.0}
+    handler = {"name": "## handler", "annotations": {"order_id": "o1", "transition_at": "2027-01-15T08:00:39.500Z"},
+               "subsegments": [sns]}
     traces = {
         "one": [{"name": "notifier", "start_time": 1_800_000_040.0, "end_time": 1_800_000_041.5,
-                 "subsegments": [{"name": "## handler", "annotations": {"order_id": "o1"}, "subsegments": [sns]}]}],
+                 "subsegments": [handler]}],
+        # no transition annotation: measured from the order's placement, an upper bound
+        "old": [{"name": "notifier", "start_time": 1.0, "end_time": 2.0, "annotations": {"order_id": "o4"},
+                 "subsegments": [sns]}],
         # a batch of two orders in one invocation: its publishes cannot be told apart
         "batch": [{"name": "notifier", "start_time": 1.0, "end_time": 2.0, "annotations": {"order_id": "o2"},
                    "subsegments": [{"name": "x", "annotations": {"order_id": "o3"}}, sns]}],
+        # two publishes about one order: the annotation holds only the last transition
+        "two": [{"name": "notifier", "start_time": 1.0, "end_time": 2.0, "annotations": {"order_id": "o5"},
+                 "subsegments": [sns, sns]}],
     }
     samples = notifications(traces)
-    assert samples == [("o1", 1_800_000_041.0)]
-    placed = {"o1": "2027-01-15T08:00:00.000Z"}  # 1_800_000_000 epoch
+    assert sorted(samples) == [("o1", "2027-01-15T08:00:39.500Z", 1_800_000_041.0), ("o4", None, 1_800_000_041.0)]
+    placed = {"o1": "2027-01-15T08:00:00.000Z", "o4": "2027-01-15T08:00:00.000Z"}  # 1_800_000_000 epoch
     result = latency(samples, placed)
-    assert (result.samples, result.max_s, result.over_limit) == (1, 41.0, 1)
+    # o1: 1.5 s after its transition (not 41 s after it was placed); o4: 41 s after placement
+    assert (result.samples, result.p50_s, result.max_s, result.over_limit) == (2, 1.5, 41.0, 1)
     assert latency([], {}).samples == 0

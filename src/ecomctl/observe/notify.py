@@ -1,7 +1,9 @@
-"""Notification latency: an order placed to each SNS notification about it, against 30 s.
+"""Notification latency: a customer-visible transition to the SNS notification about it, against 30 s.
 
-From the traced notifier invocations (X-Ray: the ``order_id`` annotation and the SNS
-call's end) and the order's ``createdAt``: a sample, as tracing is sampled.
+From the traced notifier invocations (X-Ray: the ``order_id`` and ``transition_at``
+annotations and the SNS call's end): a sample, as tracing is sampled. A trace without
+``transition_at`` (a platform older than the annotation) is measured from the order's
+``createdAt``, an upper bound.
 """
 
 from __future__ import annotations
@@ -29,18 +31,25 @@ class NotificationLatency:
         return asdict(self)
 
 
-def latency(samples: list[tuple[str, float]], placed_at: dict[str, str]) -> NotificationLatency:
+Sample = tuple[str, str | None, float]  # orderId, transition time (ISO-8601) or None, published at (epoch)
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def latency(samples: list[Sample], placed_at: dict[str, str]) -> NotificationLatency:
     delays = []
-    for order_id, published in samples:
-        placed = placed_at.get(order_id)
-        if placed:
-            delays.append(published - datetime.fromisoformat(placed.replace("Z", "+00:00")).timestamp())
+    for order_id, transition, published in samples:
+        since = transition or placed_at.get(order_id)
+        if since:
+            delays.append(published - _epoch(since))
     if not delays:
         return NotificationLatency()
     return NotificationLatency(len(delays), round(quantile(delays, 0.5), 2), round(quantile(delays, 0.95), 2),
                                round(max(delays), 2), sum(1 for d in delays if d > LIMIT_S))
 
 
-def measure(reader: Reader, samples: list[tuple[str, float]]) -> NotificationLatency:
-    ids = sorted({order_id for order_id, _ in samples})
+def measure(reader: Reader, samples: list[Sample]) -> NotificationLatency:
+    ids = sorted({order_id for order_id, transition, _ in samples if not transition})
     return latency(samples, reader.orders_placed_at(ids) if ids else {})

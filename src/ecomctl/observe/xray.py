@@ -209,24 +209,27 @@ def service_graph(xray: Any, start: datetime, end: datetime) -> list[dict[str, A
     return services
 
 
-def notifications(traces: dict[str, list[dict[str, Any]]]) -> list[tuple[str, float]]:
-    """(orderId, epoch the SNS publish ended) from traced notifier invocations of one order.
+def notifications(traces: dict[str, list[dict[str, Any]]]) -> list[tuple[str, str | None, float]]:
+    """(orderId, transition time or None, epoch the SNS publish ended) from traced notifier invocations.
 
-    The handlers annotate ``order_id``; a trace that carries several (a batch) is skipped,
-    since its publishes cannot be told apart.
+    The handlers annotate ``order_id`` and the notifier ``transition_at``; a trace of several
+    orders (a batch) is skipped, since its publishes cannot be told apart, and so is a trace
+    of several publishes about one order, whose transition times overwrite each other.
     """
-    samples = []
+    samples: list[tuple[str, str | None, float]] = []
     for docs in traces.values():
         nodes = [node for doc in docs for node, _ in _walk(doc)]
-        orders = {str(n["annotations"]["order_id"]) for n in nodes if (n.get("annotations") or {}).get("order_id")}
+        notes = [n.get("annotations") or {} for n in nodes]
+        orders = {str(a["order_id"]) for a in notes if a.get("order_id")}
+        transitions = {str(a["transition_at"]) for a in notes if a.get("transition_at")}
         publishes = [float(n["end_time"]) for n in nodes
                      if n.get("namespace") == "aws" and str(n.get("name", "")).lower() == "sns" and n.get("end_time")]
-        if len(orders) == 1 and publishes:
-            samples += [(next(iter(orders)), at) for at in publishes]
+        if len(orders) == 1 and len(publishes) == 1 and len(transitions) <= 1:
+            samples.append((next(iter(orders)), next(iter(transitions), None), publishes[0]))
     return samples
 
 
-def summarize(xray: Any, start: datetime, end: datetime) -> tuple[XRaySummary, list[tuple[str, float]]]:
+def summarize(xray: Any, start: datetime, end: datetime) -> tuple[XRaySummary, list[tuple[str, str | None, float]]]:
     """The summary, and the notification samples (orderId, published at) for the latency check."""
     ids, truncated = trace_ids(xray, start, end)
     traces = segments_of(xray, ids)
