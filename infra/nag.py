@@ -75,10 +75,8 @@ def acknowledge(stack: PlatformStack) -> None:
         "AwsSolutions-APIG3": (
             "No WAF in a bounded game-day window: stage throttling limits the load and WAF would add a "
             "monthly web-ACL charge to a 3-hour stack"),
-        "AwsSolutions-APIG4": (
-            "The order API is a load-test target for the game day (Locust at a fixed rate); it holds "
-            "synthetic orders only and is torn down at the window's deadline"),
-        "AwsSolutions-COG4": "Same as APIG4: no end users, so no Cognito user pool",
+        "AwsSolutions-COG4": ("The order API is authorized by IAM (AWS_IAM: the operator's SigV4-signed load and "
+                              "chaos traffic); a game-day stack has no end users, so no Cognito user pool"),
     })
     for t in topo.tables:
         if not t.point_in_time_recovery:

@@ -34,6 +34,7 @@ import gevent
 from locust import FastHttpUser, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
+from ecomctl.api_auth import Signer
 from ecomctl.load.pacer import Pacer
 from ecomctl.load.reporter import StatsStream
 from ecomctl.load.schedule import Schedule
@@ -49,6 +50,8 @@ class _Run:
     stream: StatsStream | None = None
     master_tally: Tally | None = None
     recent_orders: deque[tuple[str, bytes, str]] = deque(maxlen=200)  # (key, body, orderId)
+    # The deployed API requires SigV4 (AWS_IAM): the parent passes the credentials it resolved.
+    signer: Signer | None = Signer.from_env()
 
 
 def kind_of(number: int) -> str:
@@ -166,7 +169,9 @@ class OrderShopper(FastHttpUser):
     def send(self, kind: str, number: int, pacer: Pacer) -> None:
         if kind == "status" and _Run.recent_orders:
             order_id = _Run.recent_orders[-1 - number % len(_Run.recent_orders)][2]
-            self.client.get(f"/orders/{order_id}", name="/orders/{orderId}", headers={"User-Agent": self.agent})
+            path = f"/orders/{order_id}"
+            self.client.get(path, name="/orders/{orderId}", headers=self._signed("GET", path, b"", {
+                "User-Agent": self.agent}))
             return
         if kind == "duplicate" and _Run.recent_orders:
             key, body, _ = _Run.recent_orders[number % len(_Run.recent_orders)]
@@ -180,8 +185,14 @@ class OrderShopper(FastHttpUser):
             if kind == "good":
                 _Run.recent_orders.append((key, body, order_id))
 
+    def _signed(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
+        signer = _Run.signer
+        # The URL as FastHttpSession builds it from the host, so the signature covers what is sent.
+        return signer.headers(method, f"{self.client.base_url}{path}", body, headers) if signer else headers
+
     def _post(self, body: bytes, key: str, name: str, ok: tuple[int, ...]) -> str | None:
-        headers = {"Content-Type": "application/json", "Idempotency-Key": key, "User-Agent": self.agent}
+        headers = self._signed("POST", "/orders", body, {"Content-Type": "application/json", "Idempotency-Key": key,
+                                                         "User-Agent": self.agent})
         with self.client.post("/orders", data=body, headers=headers, name=name, catch_response=True) as resp:
             if resp.status_code not in ok:
                 resp.failure(f"HTTP {resp.status_code}")

@@ -78,13 +78,16 @@ class Api(Construct):
         model = self.api.add_model("OrderRequestModel", content_type="application/json",
                                    model_name="OrderRequest", schema=ORDER_REQUEST_SCHEMA)
         integration = apigw.LambdaIntegration(registry.functions[topo.api_function])
+        # AWS_IAM: only SigV4-signed callers with execute-api:Invoke (the operator's load and
+        # chaos traffic sign with the operator's credentials: ecomctl.api_auth).
+        auth = apigw.AuthorizationType.IAM if topo.api_auth == "iam" else apigw.AuthorizationType.NONE
         orders = self.api.root.add_resource("orders")
         orders.add_method(
-            "POST", integration, request_validator=validator,
+            "POST", integration, request_validator=validator, authorization_type=auth,
             request_models={"application/json": model},
             request_parameters={"method.request.header.Idempotency-Key": False},
         )
         orders.add_resource("{orderId}").add_method(
-            "GET", integration, request_validator=validator,
+            "GET", integration, request_validator=validator, authorization_type=auth,
             request_parameters={"method.request.path.orderId": True},
         )

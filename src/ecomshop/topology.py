@@ -121,6 +121,9 @@ class Topology:
     saga: StateMachine
     ssm_prefix: str
     api_function: str
+    # The order API's authorization: "iam" (AWS_IAM, SigV4-signed callers) on AWS, so a
+    # deployed window is not open to the internet; the local target enforces it on request.
+    api_auth: str = "iam"
 
     def name(self, logical: str) -> str:
         """Physical name of a resource: one place decides the naming scheme."""

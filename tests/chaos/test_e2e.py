@@ -22,7 +22,8 @@ STAGE = "gameday"
 @pytest.fixture(scope="module")
 def window(tmp_path_factory):
     home = tmp_path_factory.mktemp("chaos-home")
-    run = cli(home, "up", "--target", "local", "--ttl", "20m", "--stage", STAGE, "--json")
+    # The API requires SigV4, as the deployed one: the experiments' order traffic signs.
+    run = cli(home, "up", "--target", "local", "--ttl", "20m", "--stage", STAGE, "--json", ECOMCTL_LOCAL_API_AUTH="iam")
     assert run.code == 0, run.err
     yield home, run.json()
     cli(home, "down", "--stage", STAGE)

@@ -31,7 +31,8 @@ def _nothing_left(home) -> None:
 def test_quick_game_day_passes_and_writes_an_offline_report(tmp_path):
     report = tmp_path / "report"
     run = cli(tmp_path, "gameday", "--quick", "--rpm", "120", "--scenarios", ",".join(SCENARIOS),
-              "--report", str(report), "--json", timeout=900)
+              "--report", str(report), "--json", timeout=900,
+              ECOMCTL_LOCAL_API_AUTH="iam")  # the drill's background load signs, as on AWS
     assert run.code == 0, run.err[-3000:]
     result = run.json()
     assert result["passed"] is True

@@ -152,6 +152,12 @@ def test_rest_api_validates_throttles_logs_and_traces(t: Template) -> None:
         "RequestModels": {"application/json": Match.any_value()}})
 
 
+def test_every_api_method_requires_iam_authorization(template: dict[str, Any]) -> None:
+    methods = resources(template, "AWS::ApiGateway::Method")
+    assert {m["Properties"]["HttpMethod"] for m in methods.values()} == {"POST", "GET"}
+    assert {m["Properties"].get("AuthorizationType") for m in methods.values()} == {"AWS_IAM"}
+
+
 def test_api_schema_requires_what_the_order_model_requires(template: dict[str, Any]) -> None:
     (model,) = resources(template, "AWS::ApiGateway::Model").values()
     schema = model["Properties"]["Schema"]

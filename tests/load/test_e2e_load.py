@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +20,9 @@ STAGE = "lt"
 @pytest.fixture(scope="module")
 def window(tmp_path_factory) -> Any:
     home = tmp_path_factory.mktemp("load-home")
+    # The API requires SigV4, as the deployed one (AWS_IAM): the load signs every request.
     up = cli(home, "up", "--target", "local", "--ttl", "20m", "--stage", STAGE, "--json",
-             ECOMCTL_LOCAL_METRICS_PERIOD="2")
+             ECOMCTL_LOCAL_METRICS_PERIOD="2", ECOMCTL_LOCAL_API_AUTH="iam")
     assert up.code == 0, up.err
     yield home, up.json()
     cli(home, "down", "--stage", STAGE)
@@ -42,6 +45,16 @@ def test_observe_on_an_idle_window_reports_zeros_not_errors(window):
     assert data["reconciliation"]["accepted"] == 0 and data["reconciliation"]["lost"] == 0
     assert all(q["dlq_max"] == 0 for q in data["cloudwatch"]["queues"].values())
     assert data["cloudwatch"]["api"]["5xxerror"] == 0
+
+
+def test_the_window_refuses_an_unsigned_order_as_api_gateway_does(window):
+    _, info = window
+    request = urllib.request.Request(f"{info['api_url']}/orders", data=b'{"customerId": "c1", "items": []}',
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 403
+    assert json.loads(refused.value.read()) == {"message": "Missing Authentication Token"}
 
 
 def test_load_at_300_rpm_achieves_its_rate_and_accounts_for_every_order(window, tmp_path):

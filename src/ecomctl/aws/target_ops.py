@@ -19,6 +19,7 @@ from ecomctl.context import Context
 from ecomctl.errors import PreconditionFailed, UserError
 from ecomctl.targets.base import AwsAccess, Progress, StartRequest, Stopped
 from ecomctl.window import format_duration, iso
+from ecomshop.topology import build_topology
 
 
 def stack_name(stage: str) -> str:
@@ -53,7 +54,8 @@ def _record(request: StartRequest, who: Any, projection: Any, assembly: str, dea
         ttl_s=int(request.ttl.total_seconds()), status="arming", region=who.region, aws_endpoint=endpoint,
         part={"account": who.account, "stack": stack_name(request.stage), "assembly": assembly,
               "usd_per_hour": round(projection.usd_per_hour, 6),
-              "with_opensearch": "--with-opensearch" in request.extra_args})
+              "with_opensearch": "--with-opensearch" in request.extra_args,
+              "api_auth": build_topology(request.stage).api_auth})
 
 
 def _arm(access: AwsAccess, window: state.WindowState, progress: Progress) -> None:

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from ecomctl.api_auth import Signer
 from ecomctl.chaos.spec import LoadSpec
 
 _SKIPPED_SKUS = {13, 404, 666}  # out of stock in the simulated world: cancelled, not what we test
@@ -60,16 +61,19 @@ def order_body(run_id: str, n: int, country: str | None) -> dict[str, Any]:
 
 
 class OrderDriver:
-    def __init__(self, api_url: str, run_id: str, spec: LoadSpec) -> None:
+    def __init__(self, api_url: str, run_id: str, spec: LoadSpec, signer: Signer | None = None) -> None:
         self.api = api_url.rstrip("/")
         self.run_id = run_id
         self.spec = spec
+        self.signer = signer
         self.traffic = Traffic()
 
     def _post(self, body: dict[str, Any], key: str | None, tally: str | None = None) -> None:
         headers = {"Content-Type": "application/json", **({"Idempotency-Key": key} if key else {})}
-        request = urllib.request.Request(f"{self.api}/orders", data=json.dumps(body).encode(), headers=headers,
-                                         method="POST")
+        url, data = f"{self.api}/orders", json.dumps(body).encode()
+        if self.signer is not None:
+            headers = self.signer.headers("POST", url, data, headers)
+        request = urllib.request.Request(url, data=data, headers=headers, method="POST")
         code, order_id = 0, None
         try:
             with urllib.request.urlopen(request, timeout=20) as resp:

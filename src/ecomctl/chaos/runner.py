@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from ecomctl import lifecycle
+from ecomctl import api_auth, lifecycle
 from ecomctl.chaos import alarms, backstop, flags, lake
 from ecomctl.chaos.driver import OrderDriver
 from ecomctl.chaos.journal import ChaosJournal, ProbeResult
@@ -220,7 +220,8 @@ class ChaosRun:
 
     def _watch(self) -> None:
         stop = threading.Event()
-        driver = OrderDriver(self.window.api_url or "", self.run_id, self.experiment.load) \
+        driver = OrderDriver(self.window.api_url or "", self.run_id, self.experiment.load,
+                             api_auth.signer_for(self.window.part, self.access)) \
             if self.experiment.load is not None and self.window.api_url else None
         if driver is not None:
             self.view.traffic = driver.traffic

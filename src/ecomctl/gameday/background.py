@@ -15,7 +15,7 @@ from collections import deque
 from datetime import timedelta
 from typing import Any
 
-from ecomctl import lifecycle
+from ecomctl import api_auth, lifecycle, targets
 from ecomctl.context import Context
 from ecomctl.state import WindowState
 
@@ -41,7 +41,9 @@ class BackgroundLoad:
         runs = self.ctx.home / "runs"
         runs.mkdir(parents=True, exist_ok=True)
         self.stats, self.log = runs / f"{self.run_id}.jsonl", runs / f"{self.run_id}.log"
-        plan = child.LoadPlan(Schedule(self.rpm, LONGEST_DRILL_S, "steady"), str(self.window.api_url), self.run_id)
+        signer = api_auth.signer_for(self.window.part, targets.get(self.window.target).access(self.ctx, self.window))
+        plan = child.LoadPlan(Schedule(self.rpm, LONGEST_DRILL_S, "steady"), str(self.window.api_url), self.run_id,
+                              signing=tuple(signer.to_env().items()) if signer else ())
         self.started_at = self.ctx.clock()
         self.children = child.spawn(plan, self.stats, self.log)
         self.tail = child.StatsTail(self.stats)

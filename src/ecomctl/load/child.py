@@ -37,6 +37,7 @@ class LoadPlan:
     html: Path | None = None
     mix: str = "shop"  # "good": good orders only
     min_users: int = 0  # a floor under the initial pool
+    signing: tuple[tuple[str, str], ...] = ()  # api_auth.Signer.to_env(): the API requires SigV4
 
     @property
     def processes(self) -> int:
@@ -110,16 +111,17 @@ class Children:
                 proc.kill()
 
 
-def _env() -> dict[str, str]:
-    # The child must not report to the operator's AWS: it only speaks HTTP to the API.
-    return {**os.environ, "PYTHONUNBUFFERED": "1"}
+def _env(plan: LoadPlan) -> dict[str, str]:
+    # The child must not report to the operator's AWS: it only speaks HTTP to the API (signed
+    # with the credentials the parent resolved, when the API requires IAM).
+    return {**os.environ, "PYTHONUNBUFFERED": "1", **dict(plan.signing)}
 
 
 def spawn(plan: LoadPlan, stats: Path, log: Path) -> Children:
     out: IO[bytes] = log.open("ab")
     master = subprocess.Popen([sys.executable, "-m", "locust", *master_args(plan, stats)], stdout=out,
-                              stderr=subprocess.STDOUT, env=_env(), start_new_session=True)
-    workers = [subprocess.Popen(worker_command(plan), stdout=out, stderr=subprocess.STDOUT, env=_env(),
+                              stderr=subprocess.STDOUT, env=_env(plan), start_new_session=True)
+    workers = [subprocess.Popen(worker_command(plan), stdout=out, stderr=subprocess.STDOUT, env=_env(plan),
                                 start_new_session=True) for _ in range(plan.workers)]
     return Children(master, workers, log)
 

@@ -19,7 +19,8 @@ from typing import Any
 from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ecomctl import lifecycle
+from ecomctl import api_auth, lifecycle
+from ecomctl.api_auth import Signer
 from ecomctl.context import Context
 from ecomctl.errors import UsageError, UserError
 from ecomctl.load import child, slo
@@ -47,7 +48,7 @@ class LoadOptions:
     observe: bool = True
 
 
-def plan_for(options: LoadOptions, api_url: str, run_id: str) -> LoadPlan:
+def plan_for(options: LoadOptions, api_url: str, run_id: str, signer: Signer | None = None) -> LoadPlan:
     if options.rpm <= 0:
         raise UsageError(f"invalid --rpm {options.rpm:g}: the arrival rate must be above zero")
     if options.workers < 0 or options.remote_workers < 0:
@@ -59,7 +60,7 @@ def plan_for(options: LoadOptions, api_url: str, run_id: str) -> LoadPlan:
     if schedule.rpm * schedule.duration_s / 60 < 1:
         raise UsageError(f"--rpm {options.rpm:g} for {options.duration_s:g}s schedules no request at all")
     return LoadPlan(schedule, api_url, run_id, options.workers, options.remote_workers, options.master_bind,
-                    html=options.html)
+                    html=options.html, signing=tuple(signer.to_env().items()) if signer else ())
 
 
 def _depths(reader: Reader, last: list[QueueDepth]) -> list[QueueDepth]:
@@ -105,7 +106,7 @@ def run(ctx: Context, options: LoadOptions, progress: Callable[[str], None]) -> 
     window, access, reader = lifecycle.reader(ctx, options.stage)
     if not window.api_url:
         raise UserError(f"the window of stage {options.stage!r} has no API URL")
-    plan = plan_for(options, window.api_url, run_id)
+    plan = plan_for(options, window.api_url, run_id, api_auth.signer_for(window.part, access))
     runs = ctx.home / "runs"
     runs.mkdir(parents=True, exist_ok=True)
     stats, log = runs / f"{run_id}.jsonl", runs / f"{run_id}.log"

@@ -27,6 +27,7 @@ class LocalPart:
     tracing: bool = True
     xray_daemon: str | None = None
     patches: dict[str, Any] | None = None  # moto_patches' report: applied, skipped, disabled
+    api_auth: str = "none"  # "iam": the order API takes only SigV4-signed requests
 
     @staticmethod
     def of(window: WindowState) -> LocalPart:

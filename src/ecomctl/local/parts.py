@@ -349,10 +349,17 @@ def sqs_pollers(host: FunctionHost, resources: Resources, sqs: Any, concurrency:
     return Threads(loops)
 
 
+def _local_iam(method: str, url: str, headers: dict[str, str], body: bytes) -> str | None:
+    from ecomctl.api_auth import check
+
+    key = LOCAL_CREDENTIALS["aws_access_key_id"]
+    return check(method, url, headers, body, {key: LOCAL_CREDENTIALS["aws_secret_access_key"]}, LOCAL_REGION)
+
+
 @contextlib.contextmanager
 def order_api(host: FunctionHost, function: str, stage: str, port: int,
-              on_request: Callable[[str, int, float], None]) -> Iterator[ApiGateway]:
-    api = ApiGateway(host, function, stage, port)
+              on_request: Callable[[str, int, float], None], iam: bool = False) -> Iterator[ApiGateway]:
+    api = ApiGateway(host, function, stage, port, authorize=_local_iam if iam else None)
     api.hooks.append(on_request)
     try:
         api.start()

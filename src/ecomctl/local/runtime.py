@@ -50,6 +50,7 @@ class Options:
     concurrency: int = DEFAULT_CONCURRENCY
     profile_out: str | None = None
     transport: str = "inprocess"  # or "http": handlers call the moto server over HTTP
+    api_auth: str = "none"  # or "iam": the order API requires SigV4, as the deployed one does
 
 
 @dataclass
@@ -88,7 +89,8 @@ def enter_parts(opts: Options, stop: threading.Event, stack: contextlib.ExitStac
     stack.enter_context(parts.firehose_delivery(topology, resources, client, opts.firehose_interval_s))
     stack.enter_context(parts.sqs_pollers(host, resources, client("sqs"), opts.concurrency))
     api = stack.enter_context(
-        parts.order_api(host, topology.api_function, opts.stage, opts.api_port, metrics.on_request))
+        parts.order_api(host, topology.api_function, opts.stage, opts.api_port, metrics.on_request,
+                        iam=opts.api_auth == "iam"))
     stack.enter_context(parts.flag_sweeper(client, topology.ssm_prefix))
     stack.enter_context(parts.profiler(opts.profile_out))
     # `ecomctl extend` moves the deadline in the state file; the watchdog re-reads it.
@@ -155,6 +157,7 @@ def _write_state(opts: Options, platform: Platform) -> None:
     part.ports = [running.api.port, running.moto_port]
     part.xray_daemon = running.xray.daemon.address if running.xray else None
     part.tracing = opts.tracing
+    part.api_auth = opts.api_auth
     report = getattr(moto_patches, "last_report", lambda: None)()
     part.patches = report.to_json() if report is not None else None
     current.status = "ready"
@@ -205,12 +208,14 @@ def parse_args(argv: list[str] | None = None) -> Options:
     p.add_argument("--concurrency", type=int, default=int(env("ECOMCTL_LOCAL_CONCURRENCY", DEFAULT_CONCURRENCY)))
     p.add_argument("--profile-out", default=env("ECOMCTL_LOCAL_PROFILE_OUT"))
     p.add_argument("--transport", choices=("inprocess", "http"), default=env("ECOMCTL_LOCAL_TRANSPORT", "inprocess"))
+    p.add_argument("--api-auth", choices=("none", "iam"), default=env("ECOMCTL_LOCAL_API_AUTH", "none"),
+                   help="iam: the order API takes only SigV4-signed requests, as the deployed API (AWS_IAM)")
     a = p.parse_args(argv)
     return Options(
         stage=a.stage, deadline=datetime.fromisoformat(a.deadline.replace("Z", "+00:00")),
         state_file=a.state_file, api_port=a.api_port, tracing=not a.no_tracing, trace_all=a.trace_all,
         metrics_period_s=a.metrics_period, firehose_interval_s=a.firehose_interval,
-        concurrency=a.concurrency, profile_out=a.profile_out, transport=a.transport,
+        concurrency=a.concurrency, profile_out=a.profile_out, transport=a.transport, api_auth=a.api_auth,
     )
 
 

@@ -47,7 +47,7 @@ class AwsTarget:
     def describe(self, window: WindowState) -> dict[str, Any]:
         part = window.part
         schedule = part.get("schedule") or {}
-        return {"account": part.get("account"), "stack": part.get("stack"),
+        return {"account": part.get("account"), "stack": part.get("stack"), "api_auth": part.get("api_auth"),
                 "teardown": _teardown(schedule), "usd_per_hour": part.get("usd_per_hour")}
 
 

@@ -50,7 +50,7 @@ class LocalTarget:
     def describe(self, window: state.WindowState) -> dict[str, Any]:
         part = LocalPart.of(window)
         return {
-            "pid": part.pid, "ports": part.ports, "log": part.log, "tracing": part.tracing,
+            "pid": part.pid, "ports": part.ports, "log": part.log, "tracing": part.tracing, "api_auth": part.api_auth,
             "state_file": str(state.state_path(window.stage)),
             "moto_patches": _patches(part.patches),
         }
