@@ -19,6 +19,16 @@ _PART = re.compile(r"(\d+)([hms])")
 _UNITS = {"h": 3600, "m": 60, "s": 1}
 
 
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def check_email(address: str) -> str:
+    """The address, or a usage error: the teardown's reports go there."""
+    if not _EMAIL.match(address.strip()):
+        raise UsageError(f"invalid --notify {address!r}: give an e-mail address, like ops@example.com")
+    return address.strip()
+
+
 def parse_ttl(text: str) -> timedelta:
     """``45m``, ``2h``, ``2h30m``, ``90s`` -> a positive timedelta; anything else is refused."""
     raw = text.strip().lower()

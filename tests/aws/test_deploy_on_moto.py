@@ -70,9 +70,15 @@ def deploy_calls(monkeypatch, moto_server) -> list[dict[str, Any] | None]:
 
 
 def test_up_arms_first_deploys_for_real_and_down_leaves_nothing(aws_env, deploy_calls, moto_server):
-    up = run(aws_env, "up", "--target", "aws", "--ttl", "1h", "--stage", STAGE, "--yes", "--json")
+    up = run(aws_env, "up", "--target", "aws", "--ttl", "1h", "--stage", STAGE, "--yes", "--json",
+             "--notify", "ops@example.com")
     assert up.exit_code == 0, up.stderr[-3000:]
     window = json.loads(up.stdout)
+    # The teardown reports to the address given at up; the deployed API takes only SigV4 callers.
+    sns = client(moto_server, "sns")
+    [topic] = [t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(f"ecomctl-{STAGE}-teardown")]
+    subscribed = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+    assert [(x["Protocol"], x["Endpoint"]) for x in subscribed] == [("email", "ops@example.com")]
     # Armed before the deploy call was made, at the deadline, deleting the stack, deleting itself after.
     [armed] = deploy_calls
     assert armed is not None
@@ -96,6 +102,7 @@ def test_up_arms_first_deploys_for_real_and_down_leaves_nothing(aws_env, deploy_
     assert len(client(moto_server, "lambda").list_functions()["Functions"]) >= 13
     state = json.loads((Path(aws_env["ECOMCTL_HOME"]) / "windows" / f"{STAGE}.json").read_text())
     assert state["status"] == "ready" and state["part"]["outputs"]["ApiUrl"] == outputs["ApiUrl"]
+    assert state["part"]["api_auth"] == "iam" and state["part"]["notify"] == "ops@example.com"
     assert inventory.leftovers(_access(moto_server), STAGE, STACK)  # the inventory sees the live window
     status = run(aws_env, "status", "--stage", STAGE, "--json")
     assert status.exit_code == 0 and f"ecomctl-{STAGE}-reaper" in status.stdout, status.stdout[-2000:]

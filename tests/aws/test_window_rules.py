@@ -91,6 +91,13 @@ def test_extend_with_a_bad_duration_is_a_usage_error(tmp_path, by):
     assert result.exit_code == ExitStatus.USAGE and "invalid duration" in result.stderr
 
 
+@pytest.mark.parametrize("address", ["ops", "ops@", "a b@example.com", "@example.com"])
+def test_up_with_a_bad_notify_address_is_a_usage_error_before_anything_starts(tmp_path, address):
+    result = run(tmp_path, "up", "--target", "aws", "--notify", address, "--yes")
+    assert result.exit_code == ExitStatus.USAGE and "invalid --notify" in result.stderr
+    assert not (tmp_path / "windows").exists() or not list((tmp_path / "windows").iterdir())
+
+
 def test_extend_and_windows_without_any_window(tmp_path):
     result = run(tmp_path, "extend", "30m")
     assert result.exit_code == ExitStatus.PRECONDITION and "no window" in result.stderr

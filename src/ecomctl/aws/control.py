@@ -102,12 +102,18 @@ def _role_not_yet_assumable(exc: BaseException) -> bool:
 
 
 @aws_retry
-def ensure(access: AwsAccess, stage: str, account: str, stack: str) -> tuple[str, str]:
-    """Create or update the reaper function, its role and topic; returns (function ARN, topic ARN)."""
-    iam, lam = access.client("iam"), access.client("lambda")
+def ensure(access: AwsAccess, stage: str, account: str, stack: str, notify: str | None = None) -> tuple[str, str]:
+    """Create or update the reaper function, its role and topic; returns (function ARN, topic ARN).
+
+    ``notify``: an e-mail address subscribed to the topic (SNS mails it a confirmation link
+    first; subscribing the same address again is a no-op).
+    """
+    iam, lam, sns = access.client("iam"), access.client("lambda"), access.client("sns")
     tags = {"ecomctl:control-of": stage}
-    topic_arn = str(access.client("sns").create_topic(Name=topic_name(stage), Tags=[
+    topic_arn = str(sns.create_topic(Name=topic_name(stage), Tags=[
         {"Key": k, "Value": v} for k, v in tags.items()])["TopicArn"])
+    if notify:
+        sns.subscribe(TopicArn=topic_arn, Protocol="email", Endpoint=notify)
     name = function_name(stage)
     try:
         role_arn = iam.get_role(RoleName=name)["Role"]["Arn"]

@@ -55,14 +55,14 @@ def _record(request: StartRequest, who: Any, projection: Any, assembly: str, dea
         part={"account": who.account, "stack": stack_name(request.stage), "assembly": assembly,
               "usd_per_hour": round(projection.usd_per_hour, 6),
               "with_opensearch": "--with-opensearch" in request.extra_args,
-              "api_auth": build_topology(request.stage).api_auth})
+              "api_auth": build_topology(request.stage).api_auth, "notify": request.notify})
 
 
 def _arm(access: AwsAccess, window: state.WindowState, progress: Progress) -> None:
     progress(f"arming the teardown schedule for {window.deadline}")
     try:
         armed = teardown.arm(access, window.stage, window.part["account"], window.part["stack"], window.deadline,
-                             iso(datetime.now(UTC)))
+                             iso(datetime.now(UTC)), notify=window.part.get("notify"))
     except Exception as exc:
         state.remove(window.stage)
         raise UserError(f"arming the teardown failed ({type(exc).__name__}: {exc}); nothing was deployed") from None

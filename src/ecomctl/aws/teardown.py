@@ -135,11 +135,12 @@ def _put(scheduler: Any, args: dict[str, Any]) -> None:
 
 
 @aws_retry
-def arm(access: AwsAccess, stage: str, account: str, stack: str, deadline: str, now: str) -> Armed:
+def arm(access: AwsAccess, stage: str, account: str, stack: str, deadline: str, now: str,
+        notify: str | None = None) -> Armed:
     """Deploy (or update) the reaper function, then create (or move) both schedules; returns what was stored."""
     from ecomctl.aws import control
 
-    function_arn, topic = control.ensure(access, stage, account, stack)
+    function_arn, topic = control.ensure(access, stage, account, stack, notify)
     role_arn = ensure_role(access, stage, account, stack, function_arn)
     scheduler = access.client("scheduler")
     args = _schedule_args(stage, stack, deadline, role_arn, function_arn, topic)
@@ -165,7 +166,7 @@ def rearm(ctx: Any, window: Any, deadline: str) -> str:
 
     access = get("aws").access(ctx, window)
     armed = arm(access, window.stage, str(window.part["account"]), str(window.part["stack"]), deadline,
-                iso(ctx.clock()))
+                iso(ctx.clock()), notify=window.part.get("notify"))
     window.part["schedule"] = armed.to_json()
     return f"schedule {armed.schedule} -> {armed.expression} UTC; {armed.sweeper} from 15 min after"
 

@@ -17,18 +17,22 @@ def up(
     tracing: bool = typer.Option(True, "--tracing/--no-tracing", help="X-Ray segments, sampled as Lambda does."),
     with_opensearch: bool = typer.Option(False, "--with-opensearch", help="aws: add the OpenSearch domain (costly)."),
     yes: bool = typer.Option(False, "--yes", "-y", help="aws: deploy without asking (account, cost are printed)."),
+    notify: str | None = typer.Option(None, "--notify", envvar="ECOMCTL_NOTIFY", metavar="EMAIL",
+                                      help="aws: e-mail the teardown's reports (nothing left, or what is) here."),
     json_output: bool = typer.Option(False, "--json", help="Print the window as JSON."),
 ) -> None:
     """Bring the platform up for a bounded window; it tears itself down at the deadline."""
     from ecomctl import lifecycle, render, targets
     from ecomctl.targets.base import StartRequest
+    from ecomctl.window import check_email
 
     duration = parse_ttl(ttl)
     check_ttl(duration, allow_long)
     targets.get(target)  # an unknown target is a usage error before anything starts
     aws_flags = (("--yes",) if yes else ()) + (("--with-opensearch",) if with_opensearch else ())
     request = StartRequest(stage=stage, ttl=duration, api_port=port, tracing=tracing,
-                           extra_args=aws_flags if target == "aws" else ())
+                           extra_args=aws_flags if target == "aws" else (),
+                           notify=check_email(notify) if notify and target == "aws" else None)
     if target == "aws":  # it asks first, then shows its own progress (arming, the stack's events)
         result = lifecycle.up(ctx.obj, target, request, progress=lambda msg: ctx.obj.err.print(f"{msg}..."))
     else:

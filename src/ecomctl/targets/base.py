@@ -32,6 +32,7 @@ class StartRequest:
     api_port: int | None = None
     tracing: bool = True
     extra_args: tuple[str, ...] = ()  # the local platform process's tuning flags (bench, tests)
+    notify: str | None = None  # aws: an e-mail address the teardown's topic reports to
 
 
 @dataclass(frozen=True)
