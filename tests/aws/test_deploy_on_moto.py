@@ -76,7 +76,8 @@ def test_up_arms_first_deploys_for_real_and_down_leaves_nothing(aws_env, deploy_
     window = json.loads(up.stdout)
     # The teardown reports to the address given at up; the deployed API takes only SigV4 callers.
     sns = client(moto_server, "sns")
-    [topic] = [t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(f"ecomctl-{STAGE}-teardown")]
+    [topic] = [t["TopicArn"] for t in sns.list_topics()["Topics"]
+               if t["TopicArn"].endswith(f"ecomctl-{STAGE}-teardown")]
     subscribed = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
     assert [(x["Protocol"], x["Endpoint"]) for x in subscribed] == [("email", "ops@example.com")]
     # Armed before the deploy call was made, at the deadline, deleting the stack, deleting itself after.
