@@ -83,6 +83,10 @@ def acknowledge(stack: PlatformStack) -> None:
             _ack(reg.tables[t.logical], {"AwsSolutions-DDB3": (
                 f"{t.logical} holds derived or short-lived state (idempotency records expire, breaker state "
                 "is re-learned, the simulated providers' ledger is reseeded); PITR is on the orders table")})
+    for logical, secret in reg.secrets.items():
+        _ack(secret, {"AwsSolutions-SMG4": (
+            f"{logical} is the key the shipping partner holds on file for this stack's account: rotating it "
+            "needs the partner's key-rotation API, which it does not offer; the stack and its key last one window")})
     lake = stack.lake
     bucket = _arn_ref(lake.bucket)
     _ack(lake.delivery, {

@@ -15,6 +15,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
@@ -40,6 +41,7 @@ class Registry:
     streams: dict[str, kinesis.Stream] = field(default_factory=dict)
     functions: dict[str, lambda_.Function] = field(default_factory=dict)
     state_machines: dict[str, sfn.IStateMachine] = field(default_factory=dict)
+    secrets: dict[str, secretsmanager.Secret] = field(default_factory=dict)
 
     # -- values ---------------------------------------------------------------------------
     def resolve(self, ref: str) -> str:
@@ -69,6 +71,8 @@ class Registry:
                 return {"": f.function_name, "arn": f.function_arn}[attr]
             if kind == "statemachine" and attr == "arn":
                 return self.state_machines[logical].state_machine_arn
+            if kind == "secret" and attr == "arn":
+                return self.secrets[logical].secret_arn
         except KeyError:
             pass
         raise UnknownReference(f"topology reference {ref!r} has no CDK resource (yet)")
@@ -94,6 +98,10 @@ class Registry:
         elif kind == "statemachine":
             machine = self.state_machines[logical]
             {"start": machine.grant_start_execution, "task": machine.grant_task_response}[access](grantee)
+        elif kind == "secret" and access == "read":
+            # GetSecretValue only (grant_read would add DescribeSecret), on this one secret.
+            iam.Grant.add_to_principal(grantee=grantee, actions=["secretsmanager:GetSecretValue"],
+                                       resource_arns=[self.secrets[logical].secret_arn])
         elif kind == "ssm_prefix" and access == "read":
             self.grant_flags_read(grantee)
         else:

@@ -16,6 +16,7 @@ from .components.lake import Lake
 from .components.messaging import Messaging
 from .components.monitoring import Monitoring
 from .components.notifications import Notifications
+from .components.partner import PartnerRegistration, Secrets
 from .components.saga import Saga
 from .components.search import Search
 from .config import InfraOptions
@@ -41,10 +42,14 @@ class PlatformStack(Stack):
         Messaging(self, "Messaging", reg)
         self.notifications = Notifications(self, "Notifications", reg)
         self.lake = Lake(self, "Lake", reg)
+        Secrets(self, "Secrets", reg)
         self.functions = Functions(self, "Functions", reg, options)
         self.saga = Saga(self, "Saga", reg)
         self.functions.wire()
         self.api = Api(self, "Api", reg)
+        if topo.partner is not None:
+            self.partner = PartnerRegistration(self, "Partner", reg,
+                                               self.api.api.url_for_path(topo.partner.callback_path))
         self.monitoring = Monitoring(self, "Monitoring", reg, self.api, self.notifications.alarm_topic)
         self.search = Search(self, "Search", reg) if options.with_opensearch else None
 

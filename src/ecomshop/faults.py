@@ -7,8 +7,9 @@ A flag is a JSON SSM parameter under the topology's prefix, named after a point
 
 Effects: ``error`` (the provider is down), ``timeout`` (it hangs, then fails),
 ``latency`` (it is slow but answers), and data effects the provider interprets:
-``inconsistent`` (contradictory inventory answers) and ``contract`` (shipping answers
-in another response schema, ``"version": "v2"`` or anything unknown).
+``inconsistent`` (contradictory inventory answers), ``contract`` (shipping answers
+in another response schema, ``"version": "v2"`` or anything unknown) and ``throttle``
+(the shipping partner's API answers 429, with an optional ``retry_after_s``).
 
 Safety first: a missing, expired, malformed or unreadable flag injects nothing, the
 flags are read through Powertools Parameters with a cache of at most 5 s (one
@@ -34,7 +35,7 @@ FLAG_CACHE_SECONDS = 5
 HALT_FLAG = "halt"
 KILL_SWITCH = "ECOMSHOP_CHAOS_DISABLED"
 
-Effect = Literal["error", "timeout", "latency", "inconsistent", "contract"]
+Effect = Literal["error", "timeout", "latency", "inconsistent", "contract", "throttle"]
 
 
 class ProviderUnavailable(Exception):

@@ -13,6 +13,9 @@ from pydantic import BaseModel, ValidationError
 
 from ecomshop.providers.errors import UnknownContract
 
+# The contracts this adapter maps: the partner registration follows the partner only to these.
+KNOWN_CONTRACTS = ("v1", "v2")
+
 
 class Shipment(BaseModel):
     trackingNumber: str

@@ -53,7 +53,8 @@ class Function:
     handler: str  # "module.path.function" inside the ecomshop package
     timeout_s: int
     memory_mb: int = 256
-    trigger: str | None = None  # "api", "queue:<logical>", "saga" (invoked by the state machine)
+    # "api", "queue:<logical>", "saga" (invoked by the state machine), "custom-resource" (by CloudFormation)
+    trigger: str | None = None
     environment: dict[str, str] = field(default_factory=dict)
     grants: tuple[Grant, ...] = ()
     reserved_concurrency: int | None = None
@@ -108,6 +109,28 @@ class StateMachine:
 
 
 @dataclass(frozen=True)
+class PartnerRegistration:
+    """This deployment's registration with the shipping partner: a custom resource on both targets.
+
+    The renderers send ``properties`` as the CloudFormation ResourceProperties; the API key is
+    in the secret, never in them (the handler reads it at run time by ARN).
+    """
+
+    logical: str
+    function: str  # the custom resource's handler
+    secret: str  # the secret holding the partner API key, generated per stack
+    account: str  # the partner account this deployment registers in (its identity)
+    callback_path: str = "/shipping/tracking"  # under the order API, for the carrier's tracking updates
+    contract_version: str = "auto"  # "auto": the version the partner speaks, if the adapter knows it
+    services: tuple[str, ...] = ("standard", "express")
+    resource_type: str = "Custom::PartnerRegistration"
+
+    def properties(self, secret_arn: str, callback_url: str) -> dict[str, object]:
+        return {"Account": self.account, "ApiKeySecretArn": secret_arn, "CallbackUrl": callback_url,
+                "ContractVersion": self.contract_version, "Services": list(self.services)}
+
+
+@dataclass(frozen=True)
 class Topology:
     stage: str
     bus: str
@@ -121,6 +144,8 @@ class Topology:
     saga: StateMachine
     ssm_prefix: str
     api_function: str
+    secrets: tuple[str, ...] = ()
+    partner: PartnerRegistration | None = None
     # The order API's authorization: "iam" (AWS_IAM, SigV4-signed callers) on AWS, so a
     # deployed window is not open to the internet; the local target enforces it on request.
     api_auth: str = "iam"
@@ -235,6 +260,11 @@ def _functions() -> tuple[Function, ...]:
             {"ANALYTICS_STREAM": "stream:analytics"},
             description="Forwards every order event to the analytics stream",
         ),
+        _fn(
+            "partner-registration", "partner_registration.handler", 120, "custom-resource",
+            (_PROVIDERS, _FLAGS, Grant("secret:partner-api-key", "read")), _PROVIDER_ENV,
+            description="Custom resource: registers the deployment with the shipping partner",
+        ),
     )
 
 
@@ -323,4 +353,9 @@ def build_topology(stage: str = "dev") -> Topology:
         ),
         ssm_prefix=f"/ecomshop/{stage}/chaos",
         api_function="api",
+        secrets=("partner-api-key",),
+        partner=PartnerRegistration(
+            logical="partner-registration", function="partner-registration", secret="partner-api-key",
+            account=physical_name(stage, "partner"),
+        ),
     )

@@ -135,6 +135,15 @@ def provision(topology: Topology, session: boto3.Session, endpoint_url: str | No
     s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=lifecycle_configuration(topology))
     v[f"bucket:{topology.lake.logical}"] = bucket
 
+    secrets = c("secretsmanager")
+    for secret in topology.secrets:
+        # Generated here as CloudFormation's GenerateSecretString does on AWS: nobody types it.
+        value = secrets.get_random_password(PasswordLength=40, ExcludePunctuation=True)["RandomPassword"]
+        created = secrets.create_secret(Name=topology.name(secret), SecretString=value,
+                                        Description=f"ecomshop {topology.stage} {secret}")
+        v[f"secret:{secret}"] = topology.name(secret)
+        v[f"secret:{secret}:arn"] = created["ARN"]
+
     iam = c("iam")
     role_arn = iam.create_role(RoleName=topology.name("lambda"), AssumeRolePolicyDocument=_ROLE_POLICY)["Role"]["Arn"]
     lam = c("lambda")
