@@ -114,3 +114,30 @@ def test_tolerances_hold_and_fail():
     assert state.holds("OPEN") and not state.holds("CLOSED")
     with pytest.raises(UsageError):
         catalog.resolve(None, None)
+
+
+def test_after_recovery_a_failed_probe_ends_the_wait_instead_of_the_longest_within():
+    """A probe past its `within` fails the hypothesis; the others are not waited on for a minute more."""
+    import time
+    from types import SimpleNamespace
+
+    from ecomctl.chaos.journal import ProbeResult
+    from ecomctl.chaos.runner import ChaosRun, QuietUI, RunOptions
+    from ecomctl.chaos.spec import ProbeSpec
+
+    calls: list[str] = []
+
+    def evaluate(phase: str, spec: ProbeSpec) -> ProbeResult:
+        calls.append(spec.probe)
+        return ProbeResult(phase, spec.probe, {}, "max 0", 1, False, "now")
+
+    run = object.__new__(ChaosRun)
+    run.ui, run.options = QuietUI(), RunOptions(tick_s=0.01)
+    run.journal = SimpleNamespace(probes=[])
+    run._evaluate, run._sample_breakers = evaluate, lambda: None
+    started = time.monotonic()
+    run._verify_after([ProbeSpec(probe="keys_without_exactly_one_order", max=0, within=0.05),
+                       ProbeSpec(probe="keys_without_exactly_one_charge", max=0, within=60)])
+    assert time.monotonic() - started < 10
+    fast, slow = run.journal.probes
+    assert not fast.ok and not slow.ok and "not waited on" in slow.note

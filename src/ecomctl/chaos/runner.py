@@ -307,10 +307,15 @@ class ChaosRun:
                     if i not in latest or (not latest[i].ok and elapsed <= (spec.within or 0)):
                         latest[i] = self._evaluate("after", spec)
                 waiting = [i for i, s in enumerate(specs) if not latest[i].ok and elapsed < (s.within or 0)]
+                failed = [i for i in range(len(specs)) if not latest[i].ok and i not in waiting]
                 update(elapsed)
-                if not waiting:
+                if not waiting or failed:
+                    # A probe out of tolerance past its `within` has failed the hypothesis: waiting
+                    # on the others cannot make it hold, so the verdict comes now, not a minute later.
                     break
                 time.sleep(self.options.tick_s)
+        for i in waiting if failed else ():
+            latest[i].note = latest[i].note or "not waited on: the hypothesis had already failed"
         self.journal.probes.extend(latest[i] for i in range(len(specs)))
 
     def _tally_keys(self) -> None:
