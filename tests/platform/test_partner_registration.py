@@ -32,7 +32,7 @@ def responses() -> Iterator[ResponseServer]:
 def cr(platform: Any, responses: ResponseServer, monkeypatch: pytest.MonkeyPatch) -> CustomResourceDriver:
     monkeypatch.setenv("CFN_RESPONSE_CA_BUNDLE", responses.ca_file)
     monkeypatch.setenv("PARTNER_SETTLE_S", "0.1")
-    monkeypatch.setenv("PARTNER_CR_DELETE_BUDGET_S", "1.5")
+    monkeypatch.setenv("PARTNER_CR_DELETE_BUDGET_S", "1.0")
     partner_registration._helper.cache_clear()
     spec = platform.topology.partner
     return CustomResourceDriver(
@@ -63,65 +63,75 @@ def flag(platform: Any, point: str, effect: str, **extra: Any) -> None:
     platform.set_flag(point, {"effect": effect, "expires_at": SOON, **extra})
 
 
-def test_create_registers_and_polls_then_delete_deregisters(platform, cr):
+def test_lifecycle_create_polls_a_retried_create_finds_it_delete_twice_succeeds(platform, cr):
     p = props(platform)
-    created = cr.create(p)
+    created = cr.create(p, request_id="req-1")
     assert created.status == "SUCCESS", created.reason
     assert created.physical_id.startswith("REG-")
     assert created.data == {"RegistrationId": created.physical_id, "ContractVersion": "v1", "State": "ACTIVE",
                             "Account": p["Account"]}
+    again = cr.create(p, request_id="req-1")  # the same request redelivered: no second registration
+    assert (again.status, again.physical_id) == ("SUCCESS", created.physical_id)
     (reg,) = registrations(platform)
     assert (reg.registration_id, reg.state, reg.services) == (created.physical_id, "ACTIVE", ("standard", "express"))
+
     deleted = cr.delete(created.physical_id, p)
     assert deleted.status == "SUCCESS" and deleted.data == {"Deregistered": created.physical_id}
     assert registrations(platform) == []
+    gone = cr.delete(created.physical_id, p)
+    assert gone.status == "SUCCESS" and gone.data == {"Deregistered": "already gone"}
+    never = cr.delete("ecom-test_PartnerRegistration_ABCD1234", p)  # what crhelper names a failed Create
+    assert never.status == "SUCCESS" and never.data == {"Deregistered": "nothing was registered"}
 
 
-def test_a_slow_partner_is_polled_until_the_operation_succeeds(platform, cr):
-    flag(platform, "shipping.partner", "latency", latency_ms=1200)
-    started = time.monotonic()
-    created = cr.create(props(platform))
-    assert created.status == "SUCCESS", created.reason
-    assert time.monotonic() - started >= 1.2  # it waited for the operation, not for the first answer
-    assert registrations(platform)[0].state == "ACTIVE"
-
-
-def test_rate_limits_are_retried_with_backoff_until_an_answer(platform, cr, monkeypatch):
+def test_a_slow_rate_limited_partner_is_retried_and_polled_until_the_operation_succeeds(platform, cr, monkeypatch):
     monkeypatch.setenv("PARTNER_QUOTA_PER_S", "2")  # the partner's own quota: polling runs into it
-    flag(platform, "shipping.partner", "throttle", rate=0.5, retry_after_s=0.05)
-    calls: list[str] = []
+    flag(platform, "shipping.partner", "latency", latency_ms=800)
+    refused: list[float | None] = []
     real = partner._gate
 
     def counting(account: str, key: str) -> Any:
         try:
             return real(account, key)
-        except partner.PartnerRateLimited:
-            calls.append("429")
+        except partner.PartnerRateLimited as exc:
+            refused.append(exc.retry_after_s)
             raise
 
     monkeypatch.setattr(partner, "_gate", counting)
+    started = time.monotonic()
     created = cr.create(props(platform))
     assert created.status == "SUCCESS", created.reason
-    assert calls, "the partner never rate-limited: the test proves nothing"
-    assert len(registrations(platform)) == 1
+    assert time.monotonic() - started >= 0.8  # it waited for the operation, not for the first answer
+    assert refused and all(r is not None and 0 < r <= 1 for r in refused), "the partner never answered 429"
+    assert [r.state for r in registrations(platform)] == ["ACTIVE"]
 
 
-def test_a_partner_that_stays_down_fails_create_with_what_it_answered(platform, cr):
-    # The budget is the invocation's remaining time: a shorter function timeout keeps this quick.
-    platform.host.topology = platform.topology  # same topology; the context comes from the function's timeout
-    flag(platform, "shipping.partner", "error")
-    event = cr.event("Create", props(platform))
-    token = event["ResponseURL"].rsplit("/", 1)[1]
-    partner_registration._helper()(event, _Context(seconds=7.0))
-    answer = cr.responses.take(token, timeout_s=2)
-    assert answer is not None and answer.status == "FAILED"
-    assert "HTTP 503 ServiceUnavailable" in answer.reason and "attempts" in answer.reason
-    assert registrations(platform) == []
-
-
-def test_a_failed_operation_is_reported_and_its_registration_named_for_the_rollback(platform, cr):
-    flag(platform, "shipping.partner-operation", "error")
+def test_a_partner_that_stays_down_fails_create_and_delete_answers_with_the_leftover(platform, cr):
     p = props(platform)
+    kept = cr.create(p)
+    flag(platform, "shipping.partner", "error")
+    # The budget is the invocation's remaining time: a short context keeps this quick.
+    event = cr.event("Create", p)
+    token = event["ResponseURL"].rsplit("/", 1)[1]
+    partner_registration._helper()(event, _Context(seconds=6.0))
+    failed = cr.responses.take(token, timeout_s=2)
+    assert failed is not None and failed.status == "FAILED"
+    assert "HTTP 503 ServiceUnavailable" in failed.reason and "attempts" in failed.reason
+
+    started = time.monotonic()
+    deleted = cr.delete(kept.physical_id, p)
+    assert deleted.status == "SUCCESS"  # the stack stays deletable
+    assert deleted.data["Leftover"] == kept.physical_id
+    assert "HTTP 503" in deleted.data["LeftoverReason"]
+    assert f"registration {kept.physical_id} left at the partner" in deleted.reason
+    assert time.monotonic() - started < 4
+    platform.clear_flag("shipping.partner")
+    assert [r.registration_id for r in registrations(platform)] == [kept.physical_id]
+
+
+def test_permanent_failures_say_what_the_partner_answered(platform, cr):
+    p = props(platform)
+    flag(platform, "shipping.partner-operation", "error")
     created = cr.create(p)
     assert created.status == "FAILED"
     assert "FAILED: carrier-side provisioning failed" in created.reason
@@ -130,39 +140,15 @@ def test_a_failed_operation_is_reported_and_its_registration_named_for_the_rollb
     assert cr.delete(created.physical_id, p).status == "SUCCESS"
     assert registrations(platform) == []
 
+    refused = cr.create({**p, "ContractVersion": "v9"})
+    assert refused.status == "FAILED"
+    assert "HTTP 400 ValidationError: unsupported contract version 'v9' (supported: v1, v2)" in refused.reason
 
-def test_a_retried_create_finds_its_own_registration(platform, cr):
-    p = props(platform)
-    first = cr.create(p, request_id="req-1")
-    again = cr.create(p, request_id="req-1")  # the same request redelivered
-    assert first.status == again.status == "SUCCESS"
-    assert again.physical_id == first.physical_id
-    assert len(registrations(platform)) == 1
-
-
-def test_delete_of_a_registration_already_gone_succeeds(platform, cr):
-    p = props(platform)
-    created = cr.create(p)
-    assert cr.delete(created.physical_id, p).status == "SUCCESS"
-    again = cr.delete(created.physical_id, p)
-    assert again.status == "SUCCESS" and again.data == {"Deregistered": "already gone"}
-    never = cr.delete("ecom-test_PartnerRegistration_ABCD1234", p)  # what crhelper names a failed Create
-    assert never.status == "SUCCESS" and never.data == {"Deregistered": "nothing was registered"}
-
-
-def test_delete_answers_success_with_the_leftover_when_the_partner_is_down(platform, cr):
-    p = props(platform)
-    created = cr.create(p)
-    flag(platform, "shipping.partner", "error")
-    started = time.monotonic()
-    deleted = cr.delete(created.physical_id, p)
-    assert deleted.status == "SUCCESS"  # the stack stays deletable
-    assert deleted.data["Leftover"] == created.physical_id
-    assert "HTTP 503" in deleted.data["LeftoverReason"]
-    assert f"registration {created.physical_id} left at the partner" in deleted.reason
-    assert time.monotonic() - started < 5
-    platform.clear_flag("shipping.partner")
-    assert [r.registration_id for r in registrations(platform)] == [created.physical_id]
+    platform.client("secretsmanager").put_secret_value(SecretId=p["ApiKeySecretArn"],
+                                                       SecretString="not-the-key-the-partner-has-on-file")
+    unauthorized = cr.create(p)
+    assert unauthorized.status == "FAILED" and "HTTP 401 Unauthorized" in unauthorized.reason
+    assert registrations(platform) == []
 
 
 def test_update_in_place_keeps_the_id_and_a_new_account_replaces_it(platform, cr):
@@ -200,19 +186,6 @@ def test_a_contract_change_is_followed_and_an_unknown_one_fails_with_the_reason(
     assert unknown.status == "FAILED"
     assert "speaks contract v3" in unknown.reason and "v1, v2" in unknown.reason
     assert registrations(platform)[0].contract_version == "v2"  # left as it was
-
-    refused = cr.create({**p, "ContractVersion": "v9"})
-    assert refused.status == "FAILED"
-    assert "HTTP 400 ValidationError: unsupported contract version 'v9'" in refused.reason
-
-
-def test_a_wrong_api_key_is_refused_with_the_partners_answer(platform, cr):
-    p = props(platform)
-    assert cr.create(p).status == "SUCCESS"
-    sm = platform.client("secretsmanager")
-    sm.put_secret_value(SecretId=p["ApiKeySecretArn"], SecretString="not-the-key-the-partner-has-on-file")
-    refused = cr.create(p)
-    assert refused.status == "FAILED" and "HTTP 401 Unauthorized" in refused.reason
 
 
 def test_the_api_key_is_in_no_answer_event_or_log(platform, cr, caplog, capsys):
