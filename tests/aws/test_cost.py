@@ -74,7 +74,7 @@ def test_the_synthesized_app_against_a_hand_count(synthesized):
         count = kinds.count
         shards = sum(r["Properties"].get("ShardCount", 1) for r in resources if r["Type"] == "AWS::Kinesis::Stream")
         expected = shards * 0.015 + count("AWS::CloudWatch::Alarm") * 0.10 / 730 \
-            + count("AWS::CloudWatch::Dashboard") * 3.0 / 730
+            + count("AWS::CloudWatch::Dashboard") * 3.0 / 730 + count("AWS::SecretsManager::Secret") * 0.40 / 730
         if with_os:
             [domain] = [r["Properties"] for r in resources if r["Type"] == "AWS::OpenSearchService::Domain"]
             nodes = domain["ClusterConfig"]["InstanceCount"]

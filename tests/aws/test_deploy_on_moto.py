@@ -122,7 +122,9 @@ def test_up_arms_first_deploys_for_real_and_down_leaves_nothing(aws_env, deploy_
     assert inventory.leftovers(_access(moto_server), STAGE, STACK) == []
     assert teardown.stored(_access(moto_server), STAGE) is None
     assert teardown.stored(_access(moto_server), STAGE, sweeper=True) is None
-    assert client(moto_server, "lambda").list_functions()["Functions"] == []  # the reaper too
+    # The window's reaper is gone too; the account's sweeper stays (the backstop for every stage).
+    left = [f["FunctionName"] for f in client(moto_server, "lambda").list_functions()["Functions"]]
+    assert left == ["ecomctl-account-sweeper"]
     assert not (Path(aws_env["ECOMCTL_HOME"]) / "windows" / f"{STAGE}.json").exists()
     again = run(aws_env, "down", "--stage", STAGE, "--yes", "--json")
     assert again.exit_code == 0 and json.loads(again.stdout) == {"window": None, "stopped": False}

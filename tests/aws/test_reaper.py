@@ -76,6 +76,8 @@ def window(access: Faulty) -> dict[str, Any]:
     s3 = access.client("s3")
     for i in range(3):
         s3.put_object(Bucket=f"ecom-{STAGE}-lake", Key=f"year=2030/{i}.json", Body=b"{}")
+    # What moto's CloudFormation cannot create (AWS::SecretsManager::Secret) but a real stack has.
+    access.client("secretsmanager").create_secret(Name=f"ecom-{STAGE}-partner-api-key", SecretString="k")
     sqs = access.client("sqs")
     inbox = sqs.create_queue(QueueName="operator-inbox")["QueueUrl"]
     inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -126,7 +128,8 @@ def test_arming_stores_the_function_and_both_schedules_with_least_privilege(acce
     # Arming again (extend) moves the schedules and keeps one of each.
     teardown.arm(access, STAGE, ACCOUNT, STACK, "2030-01-01T12:30:00Z", "2030-01-01T10:00:00Z")
     assert teardown.stored(access, STAGE)["ScheduleExpression"] == "at(2030-01-01T12:30:00)"
-    assert len(access.client("lambda").list_functions()["Functions"]) == 1
+    names = sorted(f["FunctionName"] for f in access.client("lambda").list_functions()["Functions"])
+    assert names == [control.ACCOUNT_SWEEPER, control.function_name(STAGE)]  # one of each
     # The control plane is not part of the stage's inventory: only the stack's resources are.
     assert not any("ecomctl-" in name for _kind, name in inventory.leftovers(access, STAGE, STACK))
 
@@ -156,6 +159,41 @@ def test_the_sweeper_waits_for_the_deadline_then_the_reaper_leaves_nothing(acces
     # Run again (a retried invocation): nothing to do, still a clean verdict.
     again = reaper_fn.handle(_stored_event_or(access, window), access, AFTER, 600, sleep=lambda _s: None)
     assert again["state"] == "reaped" and "stack already gone" in again["steps"]
+
+
+def _tagged_stack(access: Faulty, stage: str, expires: str) -> str:
+    template = {"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"ecom-{stage}-orders"}}}}
+    access.client("cloudformation").create_stack(
+        StackName=f"ecom-{stage}", TemplateBody=json.dumps(template),
+        Tags=[{"Key": "ecomctl:stage", "Value": stage}, {"Key": "ecomctl:expires-at", "Value": expires}])
+    return f"ecom-{stage}"
+
+
+def test_the_account_sweeper_reaps_every_stack_past_its_expires_at_tag_and_nothing_else(access: Faulty) -> None:
+    """The backstop for a stage whose own timers were lost (deleted by hand, never armed): by tag alone."""
+    assert teardown.arm_account_sweeper(access, ACCOUNT) == control.ACCOUNT_SWEEPER
+    stored = access.client("scheduler").get_schedule(Name=control.ACCOUNT_SWEEPER, GroupName=teardown.GROUP)
+    assert stored["ScheduleExpression"] == "rate(15 minutes)"
+    assert json.loads(stored["Target"]["Input"]) == {"action": "sweep-expired"}
+    fn = access.client("lambda").get_function(FunctionName=control.ACCOUNT_SWEEPER)["Configuration"]
+    assert stored["Target"]["Arn"] == fn["FunctionArn"]
+    policy = access.client("iam").get_role_policy(RoleName=control.ACCOUNT_SWEEPER, PolicyName="reap-the-window")
+    deletes = next(st for st in policy["PolicyDocument"]["Statement"] if st["Sid"] == "SweepWhatTheStackLeft")
+    assert all("ecom-*-" in r or "/ecomshop/*/" in r for r in deletes["Resource"])  # the stages' prefixes only
+
+    expired, later = _tagged_stack(access, "old", "2030-01-01T11:59:00Z"), _tagged_stack(access, "new", DEADLINE)
+    access.client("cloudformation").create_stack(StackName="someone-elses", TemplateBody=json.dumps(
+        {"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "their-queue"}}}}))
+    event = json.loads(stored["Target"]["Input"])
+    done = reaper_fn.handle(event, access, datetime(2030, 1, 1, 11, 59, 30, tzinfo=UTC), 600, sleep=lambda _s: None)
+    assert done["reaped"] == [expired] and done["deferred"] == [], done
+    assert inventory.leftovers(access, "old", expired) == []  # judged by inventory
+    assert access.client("sqs").get_queue_url(QueueName="their-queue")  # no ecomctl tag: not ours to touch
+    assert ("stack", later) in inventory.leftovers(access, "new", later)  # not due yet: untouched
+    status = {s["StackName"]: s["StackStatus"] for s in access.client("cloudformation").describe_stacks()["Stacks"]}
+    assert status["someone-elses"] == "CREATE_COMPLETE" and status[later] == "CREATE_COMPLETE"
+    after = reaper_fn.handle(event, access, AFTER, 600, sleep=lambda _s: None)
+    assert after["reaped"] == [later]
 
 
 def _stored_event_or(access: Faulty, window: dict[str, Any]) -> dict[str, Any]:
@@ -268,5 +306,6 @@ def test_disarm_removes_the_control_plane(access: Faulty, window) -> None:
     gone = teardown.disarm(access, STAGE)
     assert {"schedule ecomctl-rp-teardown", "schedule ecomctl-rp-sweeper", "role ecomctl-rp-teardown",
             "function ecomctl-rp-reaper", "role ecomctl-rp-reaper", "topic ecomctl-rp-teardown"} <= set(gone)
-    assert access.client("lambda").list_functions()["Functions"] == []
+    # The account sweeper stays: it is the account's backstop, not this window's.
+    assert [f["FunctionName"] for f in access.client("lambda").list_functions()["Functions"]] == [control.ACCOUNT_SWEEPER]
     assert teardown.disarm(access, STAGE) == []  # idempotent

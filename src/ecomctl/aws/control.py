@@ -27,6 +27,11 @@ _LAMBDA_TRUST = {"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 
 
+# The account's backstop, once per account and region: every 15 minutes it reaps any stack
+# whose ecomctl:expires-at tag has passed, whatever happened to that stage's own timers.
+ACCOUNT_SWEEPER = "ecomctl-account-sweeper"
+
+
 def function_name(stage: str) -> str:
     return f"ecomctl-{stage}-reaper"
 
@@ -54,8 +59,12 @@ def bundle() -> bytes:
 
 
 def execution_policy(account: str, region: str, stage: str, stack: str, topic_arn: str) -> dict[str, Any]:
-    """What the reaper may do: delete this stack and what its inventory lists by the stage's prefix."""
+    """What the reaper may do: delete this stack and what its inventory lists by the stage's prefix.
+
+    With ``stage="*"`` (the account sweeper) the same verbs on every stage's prefix ``ecom-*-``.
+    """
     p, arn = f"ecom-{stage}-", f"{region}:{account}"
+    own_log = function_name(stage) if stage != "*" else ACCOUNT_SWEEPER
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "TheWindowStack", "Effect": "Allow",
          "Action": ["cloudformation:DescribeStacks", "cloudformation:ListStackResources",
@@ -71,19 +80,21 @@ def execution_policy(account: str, region: str, stage: str, stack: str, topic_ar
         {"Sid": "ListForTheInventory", "Effect": "Allow", "Resource": "*", "Action": [
             "s3:ListAllMyBuckets", "apigateway:GET", "lambda:ListFunctions", "sqs:ListQueues", "dynamodb:ListTables",
             "sns:ListTopics", "kinesis:ListStreams", "states:ListStateMachines", "events:ListEventBuses",
-            "logs:DescribeLogGroups", "es:ListDomainNames", "cloudwatch:DescribeAlarms", "ssm:DescribeParameters",
+            "logs:DescribeLogGroups", "es:ListDomainNames", "cloudwatch:DescribeAlarms", "ssm:DescribeParameters", "secretsmanager:ListSecrets",
             "tag:GetResources"]},
         {"Sid": "SweepWhatTheStackLeft", "Effect": "Allow", "Action": [
             "lambda:DeleteFunction", "sqs:GetQueueUrl", "sqs:DeleteQueue", "dynamodb:DeleteTable",
             "sns:DeleteTopic", "kinesis:DeleteStream", "states:DeleteStateMachine", "events:DeleteEventBus",
-            "logs:DeleteLogGroup", "es:DeleteDomain", "cloudwatch:DeleteAlarms", "ssm:DeleteParameter"],
+            "logs:DeleteLogGroup", "es:DeleteDomain", "cloudwatch:DeleteAlarms", "ssm:DeleteParameter",
+            "secretsmanager:DeleteSecret"],
          "Resource": [f"arn:aws:lambda:{arn}:function:{p}*", f"arn:aws:sqs:{arn}:{p}*",
                       f"arn:aws:dynamodb:{arn}:table/{p}*", f"arn:aws:sns:{arn}:{p}*",
                       f"arn:aws:kinesis:{arn}:stream/{p}*", f"arn:aws:states:{arn}:stateMachine:{p}*",
                       f"arn:aws:events:{arn}:event-bus/{p}*", f"arn:aws:logs:{arn}:log-group:/aws/lambda/{p}*",
                       f"arn:aws:logs:{arn}:log-group:{p}*", f"arn:aws:logs:{arn}:log-group:/aws/vendedlogs/{p}*",
                       f"arn:aws:es:{arn}:domain/{p}*", f"arn:aws:cloudwatch:{arn}:alarm:{p}*",
-                      f"arn:aws:ssm:{arn}:parameter/ecomshop/{stage}/*"]},
+                      f"arn:aws:ssm:{arn}:parameter/ecomshop/{stage}/*",
+                      f"arn:aws:secretsmanager:{arn}:secret:{p}*"]},
         {"Sid": "SweepTheStagesRestApis", "Effect": "Allow", "Action": "apigateway:DELETE",
          "Resource": f"arn:aws:apigateway:{region}::/restapis/*"},
         {"Sid": "DisarmWhenDone", "Effect": "Allow", "Action": "scheduler:DeleteSchedule",
@@ -91,7 +102,9 @@ def execution_policy(account: str, region: str, stage: str, stack: str, topic_ar
         {"Sid": "Report", "Effect": "Allow", "Action": "sns:Publish", "Resource": topic_arn},
         {"Sid": "OwnLog", "Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream",
                                                         "logs:PutLogEvents"],
-         "Resource": f"arn:aws:logs:{arn}:log-group:/aws/lambda/{function_name(stage)}:*"},
+         "Resource": f"arn:aws:logs:{arn}:log-group:/aws/lambda/{own_log}:*"},
+        *([{"Sid": "FindTheExpiredStacks", "Effect": "Allow", "Action": "cloudformation:DescribeStacks",
+            "Resource": "*"}] if stage == "*" else []),
     ]}
 
 
@@ -99,6 +112,39 @@ def _role_not_yet_assumable(exc: BaseException) -> bool:
     # A new IAM role takes seconds to reach Lambda: CreateFunction says it cannot be assumed.
     err = getattr(exc, "response", {}).get("Error", {})
     return err.get("Code") == "InvalidParameterValueException" and "assumed" in err.get("Message", "")
+
+
+@aws_retry
+def ensure_account_sweeper(access: AwsAccess, account: str) -> str:
+    """The account sweeper's function and role (idempotent); returns the function's ARN."""
+    policy = execution_policy(account, access.region, "*", "ecom-*",
+                              f"arn:aws:sns:{access.region}:{account}:ecomctl-*-teardown")
+    role_arn = _ensure_role(access.client("iam"), ACCOUNT_SWEEPER, "ecomctl: reaps any stack past its "
+                            "ecomctl:expires-at tag", policy, {"ecomctl:control-of": "account"})
+    return _ensure_function(access.client("lambda"), ACCOUNT_SWEEPER, role_arn, {"ecomctl:control-of": "account"},
+                            access.endpoint_url)
+
+
+def _ensure_role(iam: Any, name: str, description: str, policy: dict[str, Any], tags: dict[str, str]) -> str:
+    try:
+        role_arn = str(iam.get_role(RoleName=name)["Role"]["Arn"])
+    except iam.exceptions.NoSuchEntityException:
+        role_arn = str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(_LAMBDA_TRUST),
+                                       Description=description,
+                                       Tags=[{"Key": k, "Value": v} for k, v in tags.items()])["Role"]["Arn"])
+    iam.put_role_policy(RoleName=name, PolicyName="reap-the-window", PolicyDocument=json.dumps(policy))
+    return role_arn
+
+
+def _ensure_function(lam: Any, name: str, role_arn: str, tags: dict[str, str], endpoint_url: str | None) -> str:
+    code = bundle()
+    env = {"Variables": {"ECOMCTL_ENDPOINT_URL": endpoint_url}} if endpoint_url else {"Variables": {}}
+    try:
+        arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+        lam.update_function_code(FunctionName=name, ZipFile=code)
+    except lam.exceptions.ResourceNotFoundException:
+        arn = _create_function(lam, name, role_arn, code, env, tags)
+    return str(arn)
 
 
 @aws_retry
@@ -115,22 +161,9 @@ def ensure(access: AwsAccess, stage: str, account: str, stack: str, notify: str 
     if notify:
         sns.subscribe(TopicArn=topic_arn, Protocol="email", Endpoint=notify)
     name = function_name(stage)
-    try:
-        role_arn = iam.get_role(RoleName=name)["Role"]["Arn"]
-    except iam.exceptions.NoSuchEntityException:
-        role_arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(_LAMBDA_TRUST),
-                                   Description=f"ecomctl: the reaper of stack {stack}",
-                                   Tags=[{"Key": k, "Value": v} for k, v in tags.items()])["Role"]["Arn"]
-    iam.put_role_policy(RoleName=name, PolicyName="reap-the-window", PolicyDocument=json.dumps(
-        execution_policy(account, access.region, stage, stack, topic_arn)))
-    code = bundle()
-    env = {"Variables": {"ECOMCTL_ENDPOINT_URL": access.endpoint_url}} if access.endpoint_url else {"Variables": {}}
-    try:
-        arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
-        lam.update_function_code(FunctionName=name, ZipFile=code)
-    except lam.exceptions.ResourceNotFoundException:
-        arn = _create_function(lam, name, role_arn, code, env, tags)
-    return str(arn), topic_arn
+    role_arn = _ensure_role(iam, name, f"ecomctl: the reaper of stack {stack}",
+                            execution_policy(account, access.region, stage, stack, topic_arn), tags)
+    return _ensure_function(lam, name, role_arn, tags, access.endpoint_url), topic_arn
 
 
 @retry(retry=retry_if_exception(_role_not_yet_assumable), stop=stop_after_delay(60), wait=wait_fixed(3),

@@ -111,7 +111,8 @@ def deploy(access: AwsAccess, assembly: Path, stack: str, console: Console,
 
 
 def _last_error(lines: list[str]) -> str:
-    for line in reversed(lines):
-        if "❌" in line or "Error" in line or "failed" in line:
-            return line.strip()[:300]
+    for i in range(len(lines) - 1, -1, -1):
+        if "❌" in lines[i] or "Error" in lines[i] or "failed" in lines[i]:
+            # The cdk CLI prints the reason on the lines after its verdict (‣ MalformedPolicyDocument: ...).
+            return " ".join(line.strip() for line in lines[i:i + 3])[:400]
     return lines[-1][:300] if lines else "no output"

@@ -57,6 +57,8 @@ def _by_prefix(access: AwsAccess, prefix: str, stack: str) -> list[Item]:
               if d["DomainName"].startswith(prefix)]
     found += [("alarm", a["AlarmName"]) for a in _pages(c("cloudwatch"), "describe_alarms", "MetricAlarms",
                                                          AlarmNamePrefix=prefix)]
+    found += [("secret", s["Name"]) for s in _pages(c("secretsmanager"), "list_secrets", "SecretList",
+              Filters=[{"Key": "name", "Values": [prefix]}]) if s["Name"].startswith(prefix)]
     found += [("parameter", p["Name"]) for p in _pages(c("ssm"), "describe_parameters", "Parameters",
               ParameterFilters=[{"Key": "Name", "Option": "BeginsWith", "Values": [f"/ecomshop/{stage}/"]}])]
     return found

@@ -10,7 +10,12 @@ rewrite here removes one failure it recorded, on a *copy* of the template (the a
 - ``AWS::CloudWatch::Alarm`` (no moto model): ``Ref``/``GetAtt`` to an alarm replaced by its name/ARN;
 - ``AWS::StepFunctions::StateMachine``: the ASL inlined with ``Fn::Sub`` (moto ignores S3 definitions);
 - ``Custom::S3AutoDeleteObjects``: removed (moto would run its Lambda in Docker and wait
-  forever); the reaper empties the buckets itself before it deletes the stack, on AWS too.
+  forever); the reaper empties the buckets itself before it deletes the stack, on AWS too;
+- ``AWS::SecretsManager::Secret`` (no moto model, so a ``Ref`` to it is empty and IAM refuses
+  the policy that names it): ``Ref`` replaced by the ARN pattern of its name;
+- ``Custom::PartnerRegistration``: removed for the same reason; its handler's lifecycle is
+  tested on moto directly (tests/platform/test_partner_registration.py), and the local
+  target drives it at ``up``/``down`` with CloudFormation's events.
 
 What moto leaks on delete (the REST API, a bucket with objects) is left alone: the
 inventory check must catch it.
@@ -76,7 +81,10 @@ def rewrite(template: dict[str, Any], assembly: Path) -> dict[str, Any]:
                                         f"{props['AlarmName']}"}
         elif kind == "AWS::StepFunctions::StateMachine":
             _state_machine(props, assembly)
-        elif kind == "Custom::S3AutoDeleteObjects":
+        elif kind == "AWS::SecretsManager::Secret":
+            refs[logical] = {"Fn::Sub": f"arn:aws:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:"
+                                        f"{props['Name']}-??????"}
+        elif kind in ("Custom::S3AutoDeleteObjects", "Custom::PartnerRegistration"):
             del resources[logical]
     for res in resources.values():
         if isinstance(res.get("DependsOn"), list):

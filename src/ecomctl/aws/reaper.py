@@ -168,4 +168,7 @@ DELETERS: dict[str, Callable[[AwsAccess, str], Any]] = {
     "opensearch-domain": lambda a, n: a.client("opensearch").delete_domain(DomainName=n),
     "alarm": lambda a, n: a.client("cloudwatch").delete_alarms(AlarmNames=[n]),
     "parameter": lambda a, n: a.client("ssm").delete_parameter(Name=n),
+    # No recovery window: the key is generated anew for every window, and a secret left
+    # pending deletion would keep its name taken for the next window of the stage.
+    "secret": lambda a, n: a.client("secretsmanager").delete_secret(SecretId=n, ForceDeleteWithoutRecovery=True),
 }

@@ -4,6 +4,9 @@ The window's teardown must not depend on the operator's laptop, so the same ``Re
 ``down`` runs is deployed (by ``up``, before the stack) as ``ecomctl-<stage>-reaper``:
 
 - ``{"action": "reap"}`` comes from the one-time schedule at the deadline;
+- ``{"action": "sweep-expired"}`` comes every 15 minutes from the account sweeper (one per
+  account and region, ``ecomctl-account-sweeper``): it reaps every stack whose
+  ``ecomctl:expires-at`` tag has passed, the backstop for a stage whose own timers were lost;
 - ``{"action": "sweep"}`` comes every 15 minutes from the sweeper schedule, which starts at
   the deadline: it re-runs the reaper until the inventory is empty (a stack with an
   OpenSearch domain takes longer to delete than one invocation may run) and is the backstop
@@ -19,6 +22,7 @@ Only the standard library, boto3, tenacity and a few ecomctl modules (see contro
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable
@@ -38,8 +42,51 @@ def _access() -> Any:
 
 
 def _notify(access: Any, topic: str | None, subject: str, body: dict[str, Any]) -> None:
-    if topic:
-        access.client("sns").publish(TopicArn=topic, Subject=subject[:99], Message=json.dumps(body, indent=1))
+    if not topic:
+        return
+    sns = access.client("sns")
+    # A stage whose control plane is gone has no topic: the function's log keeps the report.
+    with contextlib.suppress(sns.exceptions.NotFoundException):
+        sns.publish(TopicArn=topic, Subject=subject[:99], Message=json.dumps(body, indent=1))
+
+
+def expired_stacks(access: Any, now: datetime) -> list[dict[str, str]]:
+    """(stage, stack, topic) of every stack tagged ``ecomctl:stage`` whose ``ecomctl:expires-at`` has passed."""
+    from ecomctl.window import parse_iso
+
+    found = []
+    for page in access.client("cloudformation").get_paginator("describe_stacks").paginate():
+        for stack in page["Stacks"]:
+            tags = {t["Key"]: t["Value"] for t in stack.get("Tags", [])}
+            stage, expires = tags.get("ecomctl:stage"), tags.get("ecomctl:expires-at", "none")
+            if not stage or stack["StackStatus"] == "DELETE_COMPLETE" or expires == "none":
+                continue
+            try:
+                due = parse_iso(expires) <= now
+            except ValueError:
+                continue  # a tag edited by hand is not a deadline
+            if due:
+                account = str(stack["StackId"]).split(":")[4]
+                found.append({"stage": stage, "stack": str(stack["StackName"]),
+                              "topic": f"arn:aws:sns:{access.region}:{account}:ecomctl-{stage}-teardown"})
+    return found
+
+
+def sweep_expired(access: Any, now: datetime, budget_s: float, sleep: Callable[[float], None] | None = None,
+                  monotonic: Callable[[], float] | None = None) -> dict[str, Any]:
+    """Reap each expired stack in turn within one invocation's budget; the next sweep takes the rest."""
+    import time
+
+    clock = monotonic or time.monotonic
+    started, results, deferred = clock(), [], []
+    for found in expired_stacks(access, now):
+        left = budget_s - (clock() - started)
+        if left <= MARGIN_S + 1:
+            deferred.append(found["stack"])
+            continue
+        results.append(handle({"action": "reap", **found}, access, now, left, sleep, monotonic))
+    return {"state": "swept", "reaped": [r["stack"] for r in results if r.get("state") == "reaped"],
+            "results": results, "deferred": deferred}
 
 
 def handle(event: dict[str, Any], access: Any, now: datetime, budget_s: float,
@@ -50,6 +97,8 @@ def handle(event: dict[str, Any], access: Any, now: datetime, budget_s: float,
     from ecomctl.aws.reaper import Reaper
     from ecomctl.window import parse_iso
 
+    if event.get("action") == "sweep-expired":
+        return sweep_expired(access, now, budget_s, sleep, monotonic)
     stage, stack, topic = str(event["stage"]), str(event["stack"]), event.get("topic")
     action = event.get("action", "reap")
     deadline = event.get("deadline")

@@ -83,17 +83,44 @@ def trust_policy(account: str) -> dict[str, Any]:
 
 @aws_retry
 def ensure_role(access: AwsAccess, stage: str, account: str, stack: str, function_arn: str) -> str:
-    iam = access.client("iam")
-    _, role = names(stage)
+    return _invoke_role(access.client("iam"), names(stage)[1], account, function_arn,
+                        f"ecomctl: deletes stack {stack} at its deadline", {"ecomctl:stage": stage})
+
+
+def _invoke_role(iam: Any, role: str, account: str, function_arn: str, description: str,
+                 tags: dict[str, str]) -> str:
     try:
         arn = iam.get_role(RoleName=role)["Role"]["Arn"]
     except iam.exceptions.NoSuchEntityException:
         arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust_policy(account)),
-                              Description=f"ecomctl: deletes stack {stack} at its deadline",
-                              Tags=[{"Key": "ecomctl:stage", "Value": stage}])["Role"]["Arn"]
+                              Description=description,
+                              Tags=[{"Key": k, "Value": v} for k, v in tags.items()])["Role"]["Arn"]
     iam.put_role_policy(RoleName=role, PolicyName="invoke-the-reaper",
                         PolicyDocument=json.dumps(role_policy(function_arn)))
     return str(arn)
+
+
+ACCOUNT_SWEEP_ROLE = "ecomctl-account-sweeper-schedule"
+
+
+@aws_retry
+def arm_account_sweeper(access: AwsAccess, account: str) -> str:
+    """The account's backstop, once per account and region (idempotent; ``down`` leaves it: it
+    costs one short invocation every 15 minutes): reaps any stack whose ``ecomctl:expires-at``
+    tag has passed, even one whose own schedules were lost. Returns the schedule's name."""
+    from ecomctl.aws import control
+
+    function_arn = control.ensure_account_sweeper(access, account)
+    role_arn = _invoke_role(access.client("iam"), ACCOUNT_SWEEP_ROLE, account, function_arn,
+                            "ecomctl: invokes the account sweeper", {"ecomctl:control-of": "account"})
+    _put(access.client("scheduler"), {
+        "Name": control.ACCOUNT_SWEEPER, "GroupName": GROUP, "ScheduleExpression": SWEEP_EVERY,
+        "FlexibleTimeWindow": {"Mode": "OFF"}, "State": "ENABLED",
+        "Description": "ecomctl: reap every stack whose ecomctl:expires-at tag has passed",
+        "Target": {"Arn": function_arn, "RoleArn": role_arn, "Input": json.dumps({"action": "sweep-expired"}),
+                   "RetryPolicy": {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 10}},
+    })
+    return control.ACCOUNT_SWEEPER
 
 
 def _event(action: str, stage: str, stack: str, deadline: str, topic: str) -> str:
@@ -140,6 +167,7 @@ def arm(access: AwsAccess, stage: str, account: str, stack: str, deadline: str, 
     """Deploy (or update) the reaper function, then create (or move) both schedules; returns what was stored."""
     from ecomctl.aws import control
 
+    arm_account_sweeper(access, account)
     function_arn, topic = control.ensure(access, stage, account, stack, notify)
     role_arn = ensure_role(access, stage, account, stack, function_arn)
     scheduler = access.client("scheduler")
