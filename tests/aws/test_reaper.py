@@ -307,5 +307,6 @@ def test_disarm_removes_the_control_plane(access: Faulty, window) -> None:
     assert {"schedule ecomctl-rp-teardown", "schedule ecomctl-rp-sweeper", "role ecomctl-rp-teardown",
             "function ecomctl-rp-reaper", "role ecomctl-rp-reaper", "topic ecomctl-rp-teardown"} <= set(gone)
     # The account sweeper stays: it is the account's backstop, not this window's.
-    assert [f["FunctionName"] for f in access.client("lambda").list_functions()["Functions"]] == [control.ACCOUNT_SWEEPER]
+    functions = access.client("lambda").list_functions()["Functions"]
+    assert [f["FunctionName"] for f in functions] == [control.ACCOUNT_SWEEPER]
     assert teardown.disarm(access, STAGE) == []  # idempotent

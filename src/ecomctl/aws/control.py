@@ -80,7 +80,8 @@ def execution_policy(account: str, region: str, stage: str, stack: str, topic_ar
         {"Sid": "ListForTheInventory", "Effect": "Allow", "Resource": "*", "Action": [
             "s3:ListAllMyBuckets", "apigateway:GET", "lambda:ListFunctions", "sqs:ListQueues", "dynamodb:ListTables",
             "sns:ListTopics", "kinesis:ListStreams", "states:ListStateMachines", "events:ListEventBuses",
-            "logs:DescribeLogGroups", "es:ListDomainNames", "cloudwatch:DescribeAlarms", "ssm:DescribeParameters", "secretsmanager:ListSecrets",
+            "logs:DescribeLogGroups", "es:ListDomainNames", "cloudwatch:DescribeAlarms", "ssm:DescribeParameters",
+            "secretsmanager:ListSecrets",
             "tag:GetResources"]},
         {"Sid": "SweepWhatTheStackLeft", "Effect": "Allow", "Action": [
             "lambda:DeleteFunction", "sqs:GetQueueUrl", "sqs:DeleteQueue", "dynamodb:DeleteTable",
