@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 import time
 from typing import Any
@@ -37,6 +38,7 @@ class SqsPoller:
         self.region = region
         self.invocations = 0
         self.errors = 0
+        self.batching_window_s = float(os.environ.get("ECOMCTL_LOCAL_BATCHING_WINDOW") or self.queue.batching_window_s)
 
     def _event(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         records = []
@@ -68,7 +70,7 @@ class SqsPoller:
             MessageAttributeNames=["All"],
         )
         messages: list[dict[str, Any]] = response.get("Messages", [])
-        window_end = time.monotonic() + self.queue.batching_window_s
+        window_end = time.monotonic() + self.batching_window_s
         while messages and len(messages) < self.queue.batch_size and time.monotonic() < window_end:
             more = self.sqs.receive_message(
                 QueueUrl=self.url, MaxNumberOfMessages=self.queue.batch_size - len(messages),
