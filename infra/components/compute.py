@@ -82,4 +82,5 @@ class Functions(Construct):
                     batch_size=q.batch_size,
                     max_batching_window=Duration.seconds(q.batching_window_s) if q.batching_window_s else None,
                     report_batch_item_failures=True,
+                    max_concurrency=q.max_concurrency,
                 ))

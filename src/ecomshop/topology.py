@@ -69,6 +69,9 @@ class Queue:
     batch_size: int = 10
     batching_window_s: int = 0
     retention_days: int = 4
+    # The event source's MaximumConcurrency: bounds the consumer's concurrency (and its bill)
+    # under a runaway backlog without reserving account concurrency, which a new account lacks.
+    max_concurrency: int = 10
 
 
 @dataclass(frozen=True)

@@ -152,6 +152,12 @@ def test_rest_api_validates_throttles_logs_and_traces(t: Template) -> None:
         "RequestModels": {"application/json": Match.any_value()}})
 
 
+def test_every_queue_consumer_has_a_bounded_concurrency(template: dict[str, Any]) -> None:
+    mappings = resources(template, "AWS::Lambda::EventSourceMapping").values()
+    assert len(mappings) == 6
+    assert {m["Properties"]["ScalingConfig"]["MaximumConcurrency"] for m in mappings} == {10}
+
+
 def test_every_api_method_requires_iam_authorization(template: dict[str, Any]) -> None:
     methods = resources(template, "AWS::ApiGateway::Method")
     assert {m["Properties"]["HttpMethod"] for m in methods.values()} == {"POST", "GET"}
