@@ -75,7 +75,8 @@ def status(ctx: Context, stage: str) -> StatusResult | NoWindow:
     read = Reader(target.access(ctx, window), target.topology(window))
     return StatusResult(
         window=window, ttl_remaining_s=ttl_remaining(ctx, window),
-        target_info={**target.describe(window), "cost": meter.summary(window, ctx.clock())},
+        target_info={**target.describe(window), "cost": meter.summary(window, ctx.clock()),
+                     "partner_registration": read.partner_registration()},
         queues=read.queue_depths(), orders=read.order_counts(), flags=read.active_flags(ctx.clock()),
         breakers=read.breakers(), cleaned=found.cleaned,
     )

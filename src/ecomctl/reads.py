@@ -153,6 +153,20 @@ class Reader:
                 _iso(datetime.fromtimestamp(float(changed), UTC)) if changed else None))
         return rows
 
+    def partner_registration(self) -> str:
+        """This deployment's registrations as the shipping partner holds them (its account's partition)."""
+        spec = self.topology.partner
+        if spec is None:
+            return "not part of the topology"
+        ddb = self.aws.client("dynamodb")
+        page = ddb.query(TableName=self.topology.name("providers"), ConsistentRead=True,
+                         KeyConditionExpression="pk = :pk AND begins_with(sk, :reg)",
+                         ExpressionAttributeValues={":pk": {"S": f"PARTNER#{spec.account}"},
+                                                    ":reg": {"S": "REGISTRATION#"}})
+        rows = [f"{i['registrationId']['S']}: contract {i['contractVersion']['S']}, {i['state']['S']}"
+                for i in page.get("Items", [])]
+        return "; ".join(rows) + f" (account {spec.account})" if rows else f"none (account {spec.account})"
+
     # --- chaos probes (ecomctl.chaos) ------------------------------------------------------
 
     def orders_by_id(self, order_ids: list[str]) -> dict[str, dict[str, str | None]]:

@@ -8,6 +8,7 @@ consumers, on moto, with the real handlers.
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -97,6 +98,9 @@ def test_two_hundred_orders_reach_their_terminal_state_then_down_leaves_nothing(
                                "local", "queues", "orders", "chaos", "breakers"}
         assert status["breakers"]["inventory"]["state"] == "CLOSED"
         assert status["local"]["pid"] == window["pid"]
+        # `up` ran the partner registration custom resource's Create (the partner holds it).
+        registration = status["local"]["partner_registration"]
+        assert re.fullmatch(r"REG-[0-9A-F]{12}: contract v1, ACTIVE \(account ecom-dev-partner\)", registration)
         assert status["target"] == "local" and status["stage"] == "dev" and status["api_url"] == api
         assert 0 < status["ttl_remaining_s"] <= 600
         assert status["orders"] == {"COMPLETED": 150, "CANCELLED": 50}
@@ -115,6 +119,9 @@ def test_two_hundred_orders_reach_their_terminal_state_then_down_leaves_nothing(
     ports = [int(window["api_url"].rsplit(":", 1)[1]), int(window["aws_endpoint"].rsplit(":", 1)[1])]
     assert nothing_left(state_file, window["pid"], ports) == []
     assert cli(tmp_path, "status", "--json").json() == {"window": None}
+    # `down` ran its Delete before moto stopped: deregistered, nothing left at the partner.
+    log_text = Path(status["local"]["log"]).read_text()
+    assert f"partner registration {registration.split(':')[0]} deregistered" in log_text
 
 
 def _wait_terminal(api: str, order_ids: list[str], timeout: float) -> dict[str, dict[str, Any]]:

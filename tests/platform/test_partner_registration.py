@@ -33,7 +33,6 @@ def cr(platform: Any, responses: ResponseServer, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("CFN_RESPONSE_CA_BUNDLE", responses.ca_file)
     monkeypatch.setenv("PARTNER_SETTLE_S", "0.1")
     monkeypatch.setenv("PARTNER_CR_DELETE_BUDGET_S", "1.0")
-    partner_registration._helper.cache_clear()
     spec = platform.topology.partner
     return CustomResourceDriver(
         host=platform.host, responses=responses, function=spec.function,
@@ -113,7 +112,7 @@ def test_a_partner_that_stays_down_fails_create_and_delete_answers_with_the_left
     # The budget is the invocation's remaining time: a short context keeps this quick.
     event = cr.event("Create", p)
     token = event["ResponseURL"].rsplit("/", 1)[1]
-    partner_registration._helper()(event, _Context(seconds=6.0))
+    partner_registration.handler(event, _Context(seconds=6.0))
     failed = cr.responses.take(token, timeout_s=2)
     assert failed is not None and failed.status == "FAILED"
     assert "HTTP 503 ServiceUnavailable" in failed.reason and "attempts" in failed.reason

@@ -369,6 +369,54 @@ def order_api(host: FunctionHost, function: str, stage: str, port: int,
         api.stop()
 
 
+# --------------------------------------------------------------------------- custom resources
+
+
+class PartnerRegistrationError(RuntimeError):
+    """The partner registration's Create answered FAILED: the window does not start (a stack would roll back)."""
+
+
+@contextlib.contextmanager
+def partner_registration(host: FunctionHost, resources: Resources, env: Environment,
+                         api_url: str) -> Iterator[Any]:
+    """The partner registration custom resource: Create on start, Delete on stop, as CloudFormation sends them.
+
+    The handler answers over HTTPS to a local stand-in for the pre-signed response URL; a
+    failed Create is rolled back (Delete with the id it answered) and stops the start.
+    """
+    from ecomctl.local.cfn_responses import CustomResourceDriver, ResponseServer
+
+    topology = resources.topology
+    spec = topology.partner
+    if spec is None:
+        yield None
+        return
+    with ResponseServer() as responses:
+        env.apply({"CFN_RESPONSE_CA_BUNDLE": responses.ca_file})
+        driver = CustomResourceDriver(
+            host, responses, spec.function, resources.resolve(f"function:{spec.function}:arn"),
+            stack_name=f"ecom-{topology.stage}",  # the stack name infra gives the stage
+            logical_id="PartnerRegistration", resource_type=spec.resource_type, region=REGION)
+        properties = spec.properties(resources.resolve(f"secret:{spec.secret}:arn"),
+                                     api_url.rstrip("/") + spec.callback_path)
+        created = driver.create(properties)
+        if created.status != "SUCCESS":
+            rolled_back = driver.delete(created.physical_id, properties)
+            raise PartnerRegistrationError(f"the partner registration failed: {created.reason}"
+                                           + (f" (rollback: {rolled_back.reason})" if rolled_back.reason else ""))
+        log.info("partner registration %s: contract %s, %s", created.physical_id,
+                 created.data.get("ContractVersion"), created.data.get("State"))
+        try:
+            yield created
+        finally:
+            deleted = driver.delete(created.physical_id, properties)
+            if deleted.data.get("Leftover"):
+                log.warning("partner registration left behind: %s", deleted.reason)
+            else:
+                log.info("partner registration %s deregistered (%s)", created.physical_id,
+                         deleted.data.get("Deregistered"))
+
+
 # --------------------------------------------------------------------------- housekeeping
 
 

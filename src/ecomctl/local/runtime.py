@@ -91,6 +91,9 @@ def enter_parts(opts: Options, stop: threading.Event, stack: contextlib.ExitStac
     api = stack.enter_context(
         parts.order_api(host, topology.api_function, opts.stage, opts.api_port, metrics.on_request,
                         iam=opts.api_auth == "iam"))
+    # After the API (its URL is the partner's callback), before the sweeper; on stop, its
+    # Delete runs while the handlers and moto are still up.
+    stack.enter_context(parts.partner_registration(host, resources, env, api.url))
     stack.enter_context(parts.flag_sweeper(client, topology.ssm_prefix))
     stack.enter_context(parts.profiler(opts.profile_out))
     # `ecomctl extend` moves the deadline in the state file; the watchdog re-reads it.

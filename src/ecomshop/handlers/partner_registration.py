@@ -28,7 +28,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import partial
 from typing import Any, TypeVar
 
 from crhelper import CfnResource
@@ -179,8 +179,7 @@ def _describe(helper: CfnResource, reg: Registration) -> str:
 # --------------------------------------------------------------------------- lifecycle
 
 
-def create(event: dict[str, Any], context: Any) -> str:
-    helper = _helper()
+def create(helper: CfnResource, event: dict[str, Any], context: Any) -> str:
     desired = Desired.of(event.get("ResourceProperties"))
     budget = Budget(context)
     key = _api_key(desired.secret_arn)
@@ -199,14 +198,13 @@ def create(event: dict[str, Any], context: Any) -> str:
     return _describe(helper, call(budget, partner.get_registration, desired.account, key, done.registration_id))
 
 
-def update(event: dict[str, Any], context: Any) -> str:
-    helper = _helper()
+def update(helper: CfnResource, event: dict[str, Any], context: Any) -> str:
     old = Desired.of(event.get("OldResourceProperties"))
     new = Desired.of(event.get("ResourceProperties"))
     physical = str(event["PhysicalResourceId"])
     if new.account != old.account:
         logger.info("partner account changed: registering anew", extra={"old": old.account, "new": new.account})
-        return create(event, context)
+        return create(helper, event, context)
     budget = Budget(context)
     key = _api_key(new.secret_arn)
     try:
@@ -214,7 +212,7 @@ def update(event: dict[str, Any], context: Any) -> str:
         current = call(budget, partner.get_registration, new.account, key, physical)
     except PartnerNotFound:
         logger.warning("registration gone at the partner: registering anew", extra={"registration": physical})
-        return create(event, context)
+        return create(helper, event, context)
     except PartnerError as exc:
         raise _permanent("read the registration", exc) from None
     wanted = (version, new.callback_url, tuple(sorted(new.services)))
@@ -231,8 +229,7 @@ def update(event: dict[str, Any], context: Any) -> str:
     return _describe(helper, call(budget, partner.get_registration, new.account, key, physical))
 
 
-def delete(event: dict[str, Any], context: Any) -> str:
-    helper = _helper()
+def delete(helper: CfnResource, event: dict[str, Any], context: Any) -> str:
     physical = str(event.get("PhysicalResourceId", ""))
     if not physical.startswith("REG-"):
         helper.Data["Deregistered"] = "nothing was registered"  # a Create that failed before registering
@@ -264,18 +261,18 @@ def _leftover(helper: CfnResource, physical: str, why: str) -> str:
     return physical
 
 
-@cache
 def _helper() -> CfnResource:
-    # Built on first use, not at import: crhelper makes boto3 clients in its constructor.
-    # CFN_RESPONSE_CA_BUNDLE trusts the local target's stand-in for the response URL (on
-    # AWS it is unset: the system's CAs verify CloudFormation's pre-signed S3 URL).
+    # One per invocation: crhelper makes boto3 clients in its constructor (not at import, where
+    # the region may be unset) and keeps per-request state. CFN_RESPONSE_CA_BUNDLE trusts the
+    # local target's stand-in for the response URL (on AWS it is unset: the system's CAs
+    # verify CloudFormation's pre-signed S3 URL).
     helper = CfnResource(json_logging=False, log_level=os.environ.get("CRHELPER_LOG_LEVEL", "INFO"),
                          boto_level="ERROR", sleep_on_delete=0,
                          # crhelper's stub says bool, its code takes a CA file path too (utils._send_response)
                          ssl_verify=os.environ.get("CFN_RESPONSE_CA_BUNDLE") or None)  # type: ignore[arg-type]
-    helper.create(create)
-    helper.update(update)
-    helper.delete(delete)
+    helper.create(partial(create, helper))
+    helper.update(partial(update, helper))
+    helper.delete(partial(delete, helper))
     return helper
 
 

@@ -264,8 +264,9 @@ def update(account: str, api_key: str, registration_id: str, *, callback_url: st
 
 def deregister(account: str, api_key: str, registration_id: str) -> Operation:
     flag = _gate(account, api_key)
-    _registration(account, registration_id)
+    current = _registration(account, registration_id)
     operation = _new_operation(registration_id, "DEREGISTER")
+    operation["previousState"] = current.state
     _table().update_item(Key={"pk": _pk(account), "sk": f"REGISTRATION#{registration_id}"},
                          UpdateExpression="SET #s = :s", ExpressionAttributeNames={"#s": "state"},
                          ExpressionAttributeValues={":s": "DEREGISTERING"})
@@ -368,8 +369,8 @@ def _settle(account: str, item: dict[str, Any]) -> dict[str, Any]:
             Key=reg_key, UpdateExpression="SET contractVersion = :v, callbackUrl = :c, services = :s",
             ExpressionAttributeValues={":v": pending["contractVersion"], ":c": pending["callbackUrl"],
                                        ":s": pending["services"]})
-    elif kind == "DEREGISTER":
-        _set_state(reg_key, "ACTIVE")  # the deregistration failed: the registration stays in force
+    elif kind == "DEREGISTER":  # the deregistration failed: the registration stays as it was
+        _set_state(reg_key, str(item.get("previousState", "ACTIVE")))
     return {**item, "status": status, "reason": reason}
 
 
