@@ -16,6 +16,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
@@ -42,6 +43,7 @@ class Registry:
     functions: dict[str, lambda_.Function] = field(default_factory=dict)
     state_machines: dict[str, sfn.IStateMachine] = field(default_factory=dict)
     secrets: dict[str, secretsmanager.Secret] = field(default_factory=dict)
+    mail_identities: dict[str, ses.EmailIdentity] = field(default_factory=dict)
 
     # -- values ---------------------------------------------------------------------------
     def resolve(self, ref: str) -> str:
@@ -73,6 +75,9 @@ class Registry:
                 return self.state_machines[logical].state_machine_arn
             if kind == "secret" and attr == "arn":
                 return self.secrets[logical].secret_arn
+            mail = self.topology.mail
+            if kind == "mail" and mail is not None and logical == mail.logical and logical in self.mail_identities:
+                return {"": mail.sender, "domain": mail.recipient_domain}[attr]
         except KeyError:
             pass
         raise UnknownReference(f"topology reference {ref!r} has no CDK resource (yet)")
@@ -102,6 +107,11 @@ class Registry:
             # GetSecretValue only (grant_read would add DescribeSecret), on this one secret.
             iam.Grant.add_to_principal(grantee=grantee, actions=["secretsmanager:GetSecretValue"],
                                        resource_arns=[self.secrets[logical].secret_arn])
+        elif kind == "mail" and access == "send" and logical in self.mail_identities:
+            # SES authorizes SendEmail on the sending identity: this one address only.
+            identity = self.mail_identities[logical].email_identity_name
+            arn = Stack.of(self.scope).format_arn(service="ses", resource="identity", resource_name=identity)
+            iam.Grant.add_to_principal(grantee=grantee, actions=["ses:SendEmail"], resource_arns=[arn])
         elif kind == "ssm_prefix" and access == "read":
             self.grant_flags_read(grantee)
         else:

@@ -1,8 +1,9 @@
-"""SNS topic for notifications and alarms, and the chaos flag namespace in Parameter Store."""
+"""SNS topic for notifications and alarms, the e-mail channel's SES identity, and the chaos flag namespace."""
 
 from __future__ import annotations
 
 from aws_cdk import CfnCondition, CfnParameter, Fn
+from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
@@ -31,6 +32,10 @@ class Notifications(Construct):
                                       protocol="email", endpoint=email.value_as_string)
             sub.cfn_options.condition = has_email
         self.alarm_topic = registry.topics[topo.topics[0]]
+        if topo.mail is not None:
+            # The second channel's sender; SES sends a confirmation to the address at deploy.
+            registry.mail_identities[topo.mail.logical] = ses.EmailIdentity(
+                self, f"{_cid(topo.mail.logical)}Sender", identity=ses.Identity.email(topo.mail.sender))
 
         # The chaos namespace: ecomctl chaos writes flags under this path (with an expiry),
         # handlers read them (read-only grant from the topology). This marker documents it.

@@ -112,6 +112,19 @@ class StateMachine:
 
 
 @dataclass(frozen=True)
+class Mail:
+    """The notifications' second channel: SES e-mail from ``sender`` to ``<customerId>@<recipient_domain>``.
+
+    Orders carry no address, so the recipient is derived from the customer id in a domain the
+    stage names (a sandbox account can deliver only to verified recipients: see the notifier).
+    """
+
+    logical: str
+    sender: str
+    recipient_domain: str
+
+
+@dataclass(frozen=True)
 class PartnerRegistration:
     """This deployment's registration with the shipping partner: a custom resource on both targets.
 
@@ -149,6 +162,7 @@ class Topology:
     api_function: str
     secrets: tuple[str, ...] = ()
     partner: PartnerRegistration | None = None
+    mail: Mail | None = None
     # The order API's authorization: "iam" (AWS_IAM, SigV4-signed callers) on AWS, so a
     # deployed window is not open to the internet; the local target enforces it on request.
     api_auth: str = "iam"
@@ -253,9 +267,10 @@ def _functions() -> tuple[Function, ...]:
         ),
         _fn(
             "notifier", "notifier.handler", 10, "queue:notify",
-            (Grant("topic:notifications", "publish"),),
-            {"NOTIFY_TOPIC_ARN": "topic:notifications:arn"},
-            description="One SNS message per customer-visible transition",
+            (Grant("topic:notifications", "publish"), Grant("mail:notifications", "send")),
+            {"NOTIFY_TOPIC_ARN": "topic:notifications:arn", "NOTIFY_MAIL_FROM": "mail:notifications",
+             "NOTIFY_MAIL_DOMAIN": "mail:notifications:domain"},
+            description="One SNS message and one e-mail per customer-visible transition",
         ),
         _fn(
             "analytics", "analytics.handler", 10, "queue:analytics",
@@ -357,6 +372,8 @@ def build_topology(stage: str = "dev") -> Topology:
         ssm_prefix=f"/ecomshop/{stage}/chaos",
         api_function="api",
         secrets=("partner-api-key",),
+        mail=Mail("notifications", sender=f"orders@{stage}.ecomshop.example",
+                  recipient_domain=f"customers.{stage}.ecomshop.example"),
         partner=PartnerRegistration(
             logical="partner-registration", function="partner-registration", secret="partner-api-key",
             account=physical_name(stage, "partner"),

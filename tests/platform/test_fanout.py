@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from tests.platform.test_mail_channel import sent_mails
+
 
 def test_customer_visible_transitions_notify_and_every_event_reaches_the_stream(platform):
     sqs, sns = platform.client("sqs"), platform.client("sns")
@@ -22,6 +24,10 @@ def test_customer_visible_transitions_notify_and_every_event_reaches_the_stream(
         sqs.delete_message_batch(QueueUrl=inbox, Entries=[
             {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
     assert sorted(n["status"] for n in notes if n["orderId"] == order_id) == ["COMPLETED", "PAID", "SHIPPED"]
+    # The second channel: one e-mail per notification, to the customer.
+    mails = sent_mails(platform, order_id)
+    assert sorted(m.subject.rsplit(" ", 1)[1] for m in mails) == ["COMPLETED", "PAID", "SHIPPED"]
+    assert {m.destinations["ToAddresses"][0] for m in mails} == {f"cust-1@{platform.topology.mail.recipient_domain}"}
 
     kinesis = platform.client("kinesis")
     stream = platform.resources.resolve("stream:analytics")

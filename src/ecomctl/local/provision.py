@@ -144,6 +144,12 @@ def provision(topology: Topology, session: boto3.Session, endpoint_url: str | No
         v[f"secret:{secret}"] = topology.name(secret)
         v[f"secret:{secret}:arn"] = created["ARN"]
 
+    if topology.mail is not None:
+        # moto verifies at once; on AWS the identity's owner confirms the address.
+        c("ses").verify_email_identity(EmailAddress=topology.mail.sender)
+        v[f"mail:{topology.mail.logical}"] = topology.mail.sender
+        v[f"mail:{topology.mail.logical}:domain"] = topology.mail.recipient_domain
+
     iam = c("iam")
     role_arn = iam.create_role(RoleName=topology.name("lambda"), AssumeRolePolicyDocument=_ROLE_POLICY)["Role"]["Arn"]
     lam = c("lambda")
