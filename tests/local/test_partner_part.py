@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,8 +14,10 @@ from ecomshop.providers import partner
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PARTNER_SETTLE_S", "0.1")
+    root_level = logging.getLogger().level  # crhelper sets the root logger's level on every invocation
     with parts.Environment() as environment:
         yield environment
+    logging.getLogger().setLevel(root_level)
 
 
 def test_start_registers_stop_deregisters_and_a_failed_create_is_rolled_back(platform, env):

@@ -29,16 +29,18 @@ def responses() -> Iterator[ResponseServer]:
 
 
 @pytest.fixture
-def cr(platform: Any, responses: ResponseServer, monkeypatch: pytest.MonkeyPatch) -> CustomResourceDriver:
+def cr(platform: Any, responses: ResponseServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[CustomResourceDriver]:
+    root_level = logging.getLogger().level  # crhelper sets the root logger's level on every invocation
     monkeypatch.setenv("CFN_RESPONSE_CA_BUNDLE", responses.ca_file)
     monkeypatch.setenv("PARTNER_SETTLE_S", "0.1")
     monkeypatch.setenv("PARTNER_CR_DELETE_BUDGET_S", "1.0")
     spec = platform.topology.partner
-    return CustomResourceDriver(
+    yield CustomResourceDriver(
         host=platform.host, responses=responses, function=spec.function,
         function_arn=platform.resources.resolve(f"function:{spec.function}:arn"),
         stack_name=f"ecom-{platform.topology.stage}", logical_id="PartnerRegistration",
         resource_type=spec.resource_type)
+    logging.getLogger().setLevel(root_level)
 
 
 def props(platform: Any, **overrides: Any) -> dict[str, Any]:
