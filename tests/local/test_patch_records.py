@@ -4,7 +4,9 @@ them all off, revert() restores every original, and patched moto answers as unpa
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -25,10 +27,31 @@ def unpatched() -> Iterator[None]:
         moto_patches.revert()
 
 
+def _pinned_exactly(package: str) -> bool:
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"]
+    specs = [*project["dependencies"], *(d for extra in project["optional-dependencies"].values() for d in extra)]
+    return any(spec.split("[")[0].split("=")[0].strip().lower() == package and "==" in spec for spec in specs)
+
+
 def test_every_record_says_why_and_matches_the_installed_dependencies() -> None:
+    """A target in an exactly pinned dependency (moto) must match: that is a deliberate upgrade.
+
+    One in a dependency that floats (botocore with boto3, jsonpath-ng, the X-Ray SDK) can change
+    under a fresh install at any release: then the patch must be skipped (and the run warns, so
+    the record is reviewed and its new fingerprint added), never applied to code it was not
+    written for.
+    """
     for patch in (*PATCHES, SIGN_CHEAPLY):
         assert patch.why and patch.retire_when and patch.targets, patch.name
-        assert patch.mismatch() is None, f"{patch.name}: {patch.mismatch()}"
+        why = patch.mismatch()
+        if why is None:
+            continue
+        package = why.split(".")[0].replace("_", "-")
+        assert not _pinned_exactly(package), f"{patch.name}: {why}"
+        # Skipped, as test_a_changed_target_is_skipped_with_its_reason_and_left_untouched shows.
+        warnings.warn(f"patch {patch.name} needs a review: {why}", stacklevel=1)
     assert len({p.name for p in PATCHES}) == len(PATCHES)
 
 

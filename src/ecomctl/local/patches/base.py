@@ -20,12 +20,13 @@ class Patch:
 
     ``fingerprints`` maps each target (the dotted path of a function the patch replaces, or
     whose behaviour it relies on or changes) to a digest of that function's source as it
-    was when the patch was written. If any target is missing or its source differs, the
-    patch is not applied.
+    was when the patch was written, or to a tuple of digests: each a release of the
+    dependency the patch was reviewed against. If any target is missing or its source
+    matches none of them, the patch is not applied.
     """
 
     name: str
-    fingerprints: Mapping[str, str]
+    fingerprints: Mapping[str, str | tuple[str, ...]]
     why: str  # the measured cost it removes
     retire_when: str  # the upstream change that would make it unnecessary
     upstream_bug: str | None  # a one-line report for upstream, if the cost is theirs to fix
@@ -37,6 +38,10 @@ class Patch:
     def targets(self) -> tuple[str, ...]:
         return tuple(self.fingerprints)
 
+    def accepted(self, target: str) -> tuple[str, ...]:
+        digests = self.fingerprints[target]
+        return (digests,) if isinstance(digests, str) else tuple(digests)
+
     def mismatch(self) -> str | None:
         """Why this patch must not be applied here, or None if every target is as expected."""
         for target in self.targets:
@@ -44,9 +49,9 @@ class Patch:
                 found = fingerprint(target)
             except LookupError as exc:
                 return f"{target} is missing ({exc})"
-            if found != self.fingerprints[target]:
+            if found not in self.accepted(target):
                 return (f"{target} changed (source fingerprint {found}, "
-                        f"patch written against {self.fingerprints[target]})")
+                        f"patch written against {' or '.join(self.accepted(target))})")
         return None
 
 

@@ -85,7 +85,8 @@ RANDOM_STRINGS_IN_ONE_CALL = Patch(
 SDK_IDS_FROM_PRNG = Patch(
     name="sdk-ids-from-prng",
     fingerprints={
-        "botocore.endpoint.Endpoint._update_retries_context": "17b2aaf822544b77",
+        # 1.43 and 1.44 (1.44 reads a per-call read_timeout first): both use only uuid.uuid4.
+        "botocore.endpoint.Endpoint._update_retries_context": ("17b2aaf822544b77", "6dd6e2cb474f72f2"),
         "aws_xray_sdk.core.models.entity.Entity._generate_random_id": "4bc0fab605f591f4",
     },
     why="botocore draws a UUID per request (amz-sdk-invocation-id) and the X-Ray SDK a 64-bit id per "
