@@ -48,6 +48,7 @@ USAGE = {
     "AWS::DynamoDB::Table": "$0.625/M writes + $0.125/M reads (on-demand)",
     "AWS::DynamoDB::GlobalTable": "$0.625/M writes + $0.125/M reads (on-demand)",
     "AWS::XRay::SamplingRule": "$5.00/M traces recorded",
+    "AWS::SES::EmailIdentity": "$0.10/1000 e-mails sent",
 }
 
 # No standing charge and no charge of their own (their traffic is billed where it lands).
