@@ -23,8 +23,11 @@ def assembly_dir(stage: str, with_opensearch: bool) -> Path:
 def projection(stage: str, hours: float, with_opensearch: bool, expires_at: str = "none",
                out: Path | None = None) -> tuple[cost.Projection, Any]:
     """The projection of the stage's synthesized template (and the synth result)."""
+    from ecomctl.aws.price_list import apply_cached
+    from ecomctl.state import home
     from ecomctl.synth import synth
 
+    apply_cached(home())
     result = synth(stage=stage, out=out or assembly_dir(stage, with_opensearch),
                    with_opensearch=with_opensearch, expires_at=expires_at)
     template = cost.template_of(result.out, result.stack)

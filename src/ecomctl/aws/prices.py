@@ -9,7 +9,8 @@ when it prices a window outside us-east-1 instead of pretending to know.
 
 from __future__ import annotations
 
-SOURCE = "aws.amazon.com/<service>/pricing, us-east-1 on-demand list prices, read 2026-11"
+BUILT_IN_SOURCE = "aws.amazon.com/<service>/pricing, us-east-1 on-demand list prices, read 2026-11"
+SOURCE = BUILT_IN_SOURCE  # price_list.apply_cached names the Price List API for what it refreshed
 REGION = "us-east-1"
 HOURS_PER_MONTH = 730.0
 
