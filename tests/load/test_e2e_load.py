@@ -94,6 +94,8 @@ def test_observe_after_the_run_has_per_service_latency_and_queue_metrics(window)
     assert data["reconciliation"]["scope"] == "run" and data["reconciliation"]["lost"] == 0
     notified = data["notifications"]
     assert notified["samples"] > 0 and notified["over_limit"] == 0 and 0 < notified["max_s"] < 30
+    assert set(notified["channels"]) == {"sns", "e-mail"}  # both channels traced, both within 30 s
+    assert all(c["over_limit"] == 0 for c in notified["channels"].values())
 
 
 def test_an_slo_that_cannot_hold_exits_12_and_names_the_gate(window, tmp_path: Path):

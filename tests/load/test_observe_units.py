@@ -85,9 +85,16 @@ def test_notification_latency_is_measured_from_the_transition_it_reports():
                  "subsegments": [sns, sns]}],
     }
     samples = notifications(traces)
-    assert sorted(samples) == [("o1", "2027-01-15T08:00:39.500Z", 1_800_000_041.0), ("o4", None, 1_800_000_041.0)]
+    assert sorted(samples) == [("o1", "2027-01-15T08:00:39.500Z", 1_800_000_041.0, "sns"),
+                               ("o4", None, 1_800_000_041.0, "sns")]
     placed = {"o1": "2027-01-15T08:00:00.000Z", "o4": "2027-01-15T08:00:00.000Z"}  # 1_800_000_000 epoch
     result = latency(samples, placed)
     # o1: 1.5 s after its transition (not 41 s after it was placed); o4: 41 s after placement
     assert (result.samples, result.p50_s, result.max_s, result.over_limit) == (2, 1.5, 41.0, 1)
+    # A traced e-mail beside the SNS message is a sample of its own channel.
+    ses = {"name": "email", "namespace": "aws", "start_time": 1_800_000_041.0, "end_time": 1_800_000_042.0}
+    handler["subsegments"] = [sns, ses]
+    both = latency(notifications({"one": traces["one"]}), {})
+    assert both.samples == 2 and set(both.channels) == {"sns", "e-mail"}
+    assert both.channels["e-mail"]["max_s"] == 2.5 and both.channels["sns"]["max_s"] == 1.5
     assert latency([], {}).samples == 0

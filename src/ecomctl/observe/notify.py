@@ -1,4 +1,4 @@
-"""Notification latency: a customer-visible transition to the SNS notification about it, against 30 s.
+"""Notification latency: a customer-visible transition to each notification about it (SNS, e-mail), against 30 s.
 
 From the traced notifier invocations (X-Ray: the ``order_id`` and ``transition_at``
 annotations and the SNS call's end): a sample, as tracing is sampled. A trace without
@@ -8,7 +8,7 @@ annotations and the SNS call's end): a sample, as tracing is sampled. A trace wi
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -26,30 +26,38 @@ class NotificationLatency:
     max_s: float = 0.0
     over_limit: int = 0
     limit_s: float = LIMIT_S
+    channels: dict[str, dict[str, float]] = field(default_factory=dict)  # "sns", "e-mail" -> the same figures
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
-Sample = tuple[str, str | None, float]  # orderId, transition time (ISO-8601) or None, published at (epoch)
+Sample = tuple[str, str | None, float, str]  # orderId, transition time (ISO-8601) or None, sent at, channel
 
 
 def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
+def _figures(delays: list[float]) -> tuple[int, float, float, float, int]:
+    return (len(delays), round(quantile(delays, 0.5), 2), round(quantile(delays, 0.95), 2), round(max(delays), 2),
+            sum(1 for d in delays if d > LIMIT_S))
+
+
 def latency(samples: list[Sample], placed_at: dict[str, str]) -> NotificationLatency:
-    delays = []
-    for order_id, transition, published in samples:
+    delays: dict[str, list[float]] = {}
+    for order_id, transition, sent, channel in samples:
         since = transition or placed_at.get(order_id)
         if since:
-            delays.append(published - _epoch(since))
-    if not delays:
+            delays.setdefault(channel, []).append(sent - _epoch(since))
+    every = [d for per in delays.values() for d in per]
+    if not every:
         return NotificationLatency()
-    return NotificationLatency(len(delays), round(quantile(delays, 0.5), 2), round(quantile(delays, 0.95), 2),
-                               round(max(delays), 2), sum(1 for d in delays if d > LIMIT_S))
+    keys = ("samples", "p50_s", "p95_s", "max_s", "over_limit")
+    channels = {channel: dict(zip(keys, _figures(per), strict=True)) for channel, per in sorted(delays.items())}
+    return NotificationLatency(*_figures(every), channels=channels)
 
 
 def measure(reader: Reader, samples: list[Sample]) -> NotificationLatency:
-    ids = sorted({order_id for order_id, transition, _ in samples if not transition})
+    ids = sorted({order_id for order_id, transition, _, _ in samples if not transition})
     return latency(samples, reader.orders_placed_at(ids) if ids else {})

@@ -69,8 +69,9 @@ def notification_line(n: NotificationLatency) -> str:
     if not n.samples:
         return "notification latency: no traced notification in the window"
     verdict = f"[red]{n.over_limit} over {n.limit_s:g} s[/red]" if n.over_limit else f"all within {n.limit_s:g} s"
-    return (f"notification latency (placed → SNS, {n.samples} traced): p50 {n.p50_s:g} s, p95 {n.p95_s:g} s, "
-            f"max {n.max_s:g} s; {verdict}")
+    per = "; ".join(f"{c} {f['samples']:g}, max {f['max_s']:g} s" for c, f in n.channels.items())
+    return (f"notification latency (transition → sent, {n.samples} traced): p50 {n.p50_s:g} s, p95 {n.p95_s:g} s, "
+            f"max {n.max_s:g} s; {verdict}" + (f" ({per})" if per else ""))
 
 
 @tables.register

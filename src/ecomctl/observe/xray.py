@@ -209,27 +209,36 @@ def service_graph(xray: Any, start: datetime, end: datetime) -> list[dict[str, A
     return services
 
 
-def notifications(traces: dict[str, list[dict[str, Any]]]) -> list[tuple[str, str | None, float]]:
-    """(orderId, transition time or None, epoch the SNS publish ended) from traced notifier invocations.
+# The traced AWS call (the X-Ray SDK names a subsegment by the endpoint prefix: SES is "email")
+# -> the notification channel it is.
+CHANNELS = {"sns": "sns", "email": "e-mail", "ses": "e-mail"}
+
+
+def notifications(traces: dict[str, list[dict[str, Any]]]) -> list[tuple[str, str | None, float, str]]:
+    """(orderId, transition time or None, epoch the send ended, channel) from traced notifier invocations.
 
     The handlers annotate ``order_id`` and the notifier ``transition_at``; a trace of several
     orders (a batch) is skipped, since its publishes cannot be told apart, and so is a trace
     of several publishes about one order, whose transition times overwrite each other.
     """
-    samples: list[tuple[str, str | None, float]] = []
+    samples: list[tuple[str, str | None, float, str]] = []
     for docs in traces.values():
         nodes = [node for doc in docs for node, _ in _walk(doc)]
         notes = [n.get("annotations") or {} for n in nodes]
         orders = {str(a["order_id"]) for a in notes if a.get("order_id")}
         transitions = {str(a["transition_at"]) for a in notes if a.get("transition_at")}
-        publishes = [float(n["end_time"]) for n in nodes
-                     if n.get("namespace") == "aws" and str(n.get("name", "")).lower() == "sns" and n.get("end_time")]
-        if len(orders) == 1 and len(publishes) == 1 and len(transitions) <= 1:
-            samples.append((next(iter(orders)), next(iter(transitions), None), publishes[0]))
+        if len(orders) != 1 or len(transitions) > 1:
+            continue
+        for channel in dict.fromkeys(CHANNELS.values()):
+            sends = [float(n["end_time"]) for n in nodes if n.get("namespace") == "aws"
+                     and CHANNELS.get(str(n.get("name", "")).lower()) == channel and n.get("end_time")]
+            if len(sends) == 1:
+                samples.append((next(iter(orders)), next(iter(transitions), None), sends[0], channel))
     return samples
 
 
-def summarize(xray: Any, start: datetime, end: datetime) -> tuple[XRaySummary, list[tuple[str, str | None, float]]]:
+def summarize(xray: Any, start: datetime, end: datetime
+              ) -> tuple[XRaySummary, list[tuple[str, str | None, float, str]]]:
     """The summary, and the notification samples (orderId, published at) for the latency check."""
     ids, truncated = trace_ids(xray, start, end)
     traces = segments_of(xray, ids)
