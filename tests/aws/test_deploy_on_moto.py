@@ -108,6 +108,7 @@ def test_up_arms_first_deploys_for_real_and_down_leaves_nothing(aws_env, deploy_
     status = run(aws_env, "status", "--stage", STAGE, "--json")
     assert status.exit_code == 0 and f"ecomctl-{STAGE}-reaper" in status.stdout, status.stdout[-2000:]
     assert f"ecomctl-{STAGE}-sweeper" in status.stdout
+    assert "ecomctl-account-sweeper" in status.stdout
 
     # Data in the lake: moto would keep a non-empty bucket after DeleteStack; the reaper empties it.
     lake = outputs["LakeBucket"]

@@ -50,6 +50,7 @@ class Armed:
     armed_at: str
     sweeper: str = ""
     topic: str = ""
+    account_sweeper: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -167,7 +168,7 @@ def arm(access: AwsAccess, stage: str, account: str, stack: str, deadline: str, 
     """Deploy (or update) the reaper function, then create (or move) both schedules; returns what was stored."""
     from ecomctl.aws import control
 
-    arm_account_sweeper(access, account)
+    account_sweeper = arm_account_sweeper(access, account)
     function_arn, topic = control.ensure(access, stage, account, stack, notify)
     role_arn = ensure_role(access, stage, account, stack, function_arn)
     scheduler = access.client("scheduler")
@@ -175,7 +176,7 @@ def arm(access: AwsAccess, stage: str, account: str, stack: str, deadline: str, 
     _put(scheduler, args)
     _put(scheduler, _sweeper_args(stage, stack, deadline, role_arn, function_arn, topic))
     return Armed(args["Name"], GROUP, role_arn, args["ScheduleExpression"], function_arn, now,
-                 sweeper_name(stage), topic)
+                 sweeper_name(stage), topic, account_sweeper)
 
 
 def stored(access: AwsAccess, stage: str, sweeper: bool = False) -> dict[str, Any] | None:

@@ -57,4 +57,6 @@ def _teardown(schedule: dict[str, Any]) -> str | None:
     text = f"{schedule.get('schedule')} {schedule.get('expression')} UTC"
     if schedule.get("sweeper"):  # armed with the reaper function (state written since the sweeper exists)
         text += f" -> {str(schedule.get('target', '')).rsplit(':', 1)[-1]}; {schedule['sweeper']} every 15 min after"
+    if schedule.get("account_sweeper"):
+        text += f"; {schedule['account_sweeper']} every 15 min (by the ecomctl:expires-at tag)"
     return text
