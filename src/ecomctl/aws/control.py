@@ -8,6 +8,7 @@ installed ecomctl modules it needs and tenacity; boto3 comes with the Lambda run
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import zipfile
@@ -40,6 +41,7 @@ def topic_name(stage: str) -> str:
     return f"ecomctl-{stage}-teardown"
 
 
+@functools.cache  # arm() deploys it twice (the account sweeper and the stage's reaper): zip it once
 def bundle() -> bytes:
     """The function's zip: the listed ecomctl modules and tenacity, byte-identical for the same sources."""
     import tenacity

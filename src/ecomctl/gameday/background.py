@@ -43,7 +43,7 @@ class BackgroundLoad:
         self.stats, self.log = runs / f"{self.run_id}.jsonl", runs / f"{self.run_id}.log"
         signer = api_auth.signer_for(self.window.part, targets.get(self.window.target).access(self.ctx, self.window))
         plan = child.LoadPlan(Schedule(self.rpm, LONGEST_DRILL_S, "steady"), str(self.window.api_url), self.run_id,
-                              signing=tuple(signer.to_env().items()) if signer else ())
+                              signer=signer)
         self.started_at = self.ctx.clock()
         self.children = child.spawn(plan, self.stats, self.log)
         self.tail = child.StatsTail(self.stats)

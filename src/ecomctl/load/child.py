@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from ecomctl.api_auth import Signer
 from ecomctl.load.schedule import Schedule, pool_size
 
 GRACE_S = 5.0
@@ -37,7 +38,7 @@ class LoadPlan:
     html: Path | None = None
     mix: str = "shop"  # "good": good orders only
     min_users: int = 0  # a floor under the initial pool
-    signing: tuple[tuple[str, str], ...] = ()  # api_auth.Signer.to_env(): the API requires SigV4
+    signer: Signer | None = None  # the API requires SigV4: the child signs with these credentials
 
     @property
     def processes(self) -> int:
@@ -114,7 +115,7 @@ class Children:
 def _env(plan: LoadPlan) -> dict[str, str]:
     # The child must not report to the operator's AWS: it only speaks HTTP to the API (signed
     # with the credentials the parent resolved, when the API requires IAM).
-    return {**os.environ, "PYTHONUNBUFFERED": "1", **dict(plan.signing)}
+    return {**os.environ, "PYTHONUNBUFFERED": "1", **(plan.signer.to_env() if plan.signer else {})}
 
 
 def spawn(plan: LoadPlan, stats: Path, log: Path) -> Children:

@@ -60,7 +60,7 @@ def plan_for(options: LoadOptions, api_url: str, run_id: str, signer: Signer | N
     if schedule.rpm * schedule.duration_s / 60 < 1:
         raise UsageError(f"--rpm {options.rpm:g} for {options.duration_s:g}s schedules no request at all")
     return LoadPlan(schedule, api_url, run_id, options.workers, options.remote_workers, options.master_bind,
-                    html=options.html, signing=tuple(signer.to_env().items()) if signer else ())
+                    html=options.html, signer=signer)
 
 
 def _depths(reader: Reader, last: list[QueueDepth]) -> list[QueueDepth]:

@@ -9,11 +9,11 @@ annotations and the SNS call's end): a sample, as tracing is sampled. A trace wi
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from typing import Any
 
-from ecomctl.observe.xray import quantile
+from ecomctl.observe.xray import NotificationSample, quantile
 from ecomctl.reads import Reader
+from ecomctl.window import parse_iso
 
 LIMIT_S = 30.0
 
@@ -32,24 +32,17 @@ class NotificationLatency:
         return asdict(self)
 
 
-Sample = tuple[str, str | None, float, str]  # orderId, transition time (ISO-8601) or None, sent at, channel
-
-
-def _epoch(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-
-
 def _figures(delays: list[float]) -> tuple[int, float, float, float, int]:
     return (len(delays), round(quantile(delays, 0.5), 2), round(quantile(delays, 0.95), 2), round(max(delays), 2),
             sum(1 for d in delays if d > LIMIT_S))
 
 
-def latency(samples: list[Sample], placed_at: dict[str, str]) -> NotificationLatency:
+def latency(samples: list[NotificationSample], placed_at: dict[str, str]) -> NotificationLatency:
     delays: dict[str, list[float]] = {}
     for order_id, transition, sent, channel in samples:
         since = transition or placed_at.get(order_id)
         if since:
-            delays.setdefault(channel, []).append(sent - _epoch(since))
+            delays.setdefault(channel, []).append(sent - parse_iso(since).timestamp())
     every = [d for per in delays.values() for d in per]
     if not every:
         return NotificationLatency()
@@ -58,6 +51,6 @@ def latency(samples: list[Sample], placed_at: dict[str, str]) -> NotificationLat
     return NotificationLatency(*_figures(every), channels=channels)
 
 
-def measure(reader: Reader, samples: list[Sample]) -> NotificationLatency:
+def measure(reader: Reader, samples: list[NotificationSample]) -> NotificationLatency:
     ids = sorted({order_id for order_id, transition, _, _ in samples if not transition})
     return latency(samples, reader.orders_placed_at(ids) if ids else {})

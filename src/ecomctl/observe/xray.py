@@ -212,16 +212,17 @@ def service_graph(xray: Any, start: datetime, end: datetime) -> list[dict[str, A
 # The traced AWS call (the X-Ray SDK names a subsegment by the endpoint prefix: SES is "email")
 # -> the notification channel it is.
 CHANNELS = {"sns": "sns", "email": "e-mail", "ses": "e-mail"}
+NotificationSample = tuple[str, str | None, float, str]  # orderId, transition time (ISO-8601) or None, sent at, channel
 
 
-def notifications(traces: dict[str, list[dict[str, Any]]]) -> list[tuple[str, str | None, float, str]]:
+def notifications(traces: dict[str, list[dict[str, Any]]]) -> list[NotificationSample]:
     """(orderId, transition time or None, epoch the send ended, channel) from traced notifier invocations.
 
     The handlers annotate ``order_id`` and the notifier ``transition_at``; a trace of several
     orders (a batch) is skipped, since its publishes cannot be told apart, and so is a trace
     of several publishes about one order, whose transition times overwrite each other.
     """
-    samples: list[tuple[str, str | None, float, str]] = []
+    samples: list[NotificationSample] = []
     for docs in traces.values():
         nodes = [node for doc in docs for node, _ in _walk(doc)]
         notes = [n.get("annotations") or {} for n in nodes]
@@ -237,8 +238,7 @@ def notifications(traces: dict[str, list[dict[str, Any]]]) -> list[tuple[str, st
     return samples
 
 
-def summarize(xray: Any, start: datetime, end: datetime
-              ) -> tuple[XRaySummary, list[tuple[str, str | None, float, str]]]:
+def summarize(xray: Any, start: datetime, end: datetime) -> tuple[XRaySummary, list[NotificationSample]]:
     """The summary, and the notification samples (orderId, published at) for the latency check."""
     ids, truncated = trace_ids(xray, start, end)
     traces = segments_of(xray, ids)
