@@ -2,8 +2,12 @@
 the real saga definition on moto in-process (decorator mode), and lets a test drive the
 SQS consumers the way Lambda's pollers would.
 
-moto runs here without the local target's patches (``ecomctl.local.moto_patches``): these
-tests are the oracle the patched moto is compared with, so they must not run patched."""
+moto runs here without the local target's speed patches (``ecomctl.local.moto_patches``):
+these tests are the oracle the patched moto is compared with. Only the fixes (``kind="fix"``)
+are applied, as ``ECOMCTL_LOCAL_PATCHES=0`` does: without ``sfn-clone-without-executions``,
+StartExecution deep-copies the executions already running, and under load that copy can race
+their worker threads and fails, so an order stayed PENDING until its message came back a
+minute later (seen as an intermittent timeout in tests/platform/test_resilience.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from ecomctl.local import moto_patches
+from ecomctl.local.patches import PATCHES
 from ecomctl.local.lambda_bridge import FunctionHost, install, uninstall
 from ecomctl.local.pollers import SqsPoller
 from ecomctl.local.provision import Resources, provision
@@ -155,10 +160,14 @@ def sqs_event(platform: Platform, queue: str, bodies: list[dict[str, Any]]) -> d
     }
 
 
+FIXES = [p for p in PATCHES if p.kind == "fix"]
+
+
 @pytest.fixture
 def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
     # A test that applies the patches must revert them; otherwise this suite would run patched.
     assert not moto_patches.is_applied(), "moto patches left applied by an earlier test"
+    moto_patches.apply(FIXES)
     with mock_aws(config=MOTO_CONFIG):  # type: ignore[arg-type]
         session = boto3.Session(region_name=REGION)
         topology = build_topology("test")
@@ -180,3 +189,4 @@ def platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
             uninstall()
             reset_clients()
             parameters.clear_caches()
+            moto_patches.revert()
