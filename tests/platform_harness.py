@@ -23,8 +23,8 @@ from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from ecomctl.local import moto_patches
-from ecomctl.local.patches import PATCHES
 from ecomctl.local.lambda_bridge import FunctionHost, install, uninstall
+from ecomctl.local.patches import PATCHES
 from ecomctl.local.pollers import SqsPoller
 from ecomctl.local.provision import Resources, provision
 from ecomshop.config import reset_clients
