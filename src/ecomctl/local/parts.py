@@ -334,6 +334,16 @@ def firehose_delivery(topology: Topology, resources: Resources, client: ClientFa
     return Threads([("firehose", delivery.run)])
 
 
+def poller_sqs(transport: str, client: ClientFactory) -> Any:
+    """How the pollers reach SQS: moto's backend in this process (as Lambda's own service
+    does, not through the public API), unless moto is elsewhere or ``ECOMCTL_LOCAL_ESM=api``."""
+    if transport == "inprocess" and os.environ.get("ECOMCTL_LOCAL_ESM", "backend") != "api":
+        from ecomctl.local.sqs_direct import BackendSqs
+
+        return BackendSqs(REGION)
+    return client("sqs")
+
+
 def sqs_pollers(host: FunctionHost, resources: Resources, sqs: Any, concurrency: int) -> Threads:
     """Lambda's SQS event-source pollers: ``concurrency`` per queue, capped by reserved concurrency."""
     topology = resources.topology

@@ -87,7 +87,7 @@ def enter_parts(opts: Options, stop: threading.Event, stack: contextlib.ExitStac
     host = stack.enter_context(parts.function_host(
         topology, resources, [metrics.on_invocation], xray.recorder if xray else None, opts.trace_all))
     stack.enter_context(parts.firehose_delivery(topology, resources, client, opts.firehose_interval_s))
-    stack.enter_context(parts.sqs_pollers(host, resources, client("sqs"), opts.concurrency))
+    stack.enter_context(parts.sqs_pollers(host, resources, parts.poller_sqs(opts.transport, client), opts.concurrency))
     api = stack.enter_context(
         parts.order_api(host, topology.api_function, opts.stage, opts.api_port, metrics.on_request,
                         iam=opts.api_auth == "iam"))
