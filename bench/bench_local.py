@@ -4,6 +4,7 @@
     python bench/bench_local.py --rates 2000 --duration 300   # the issue's goal: 2000/min for 5 min
     python bench/bench_local.py --rates 240 --backlog 10000   # the same with a 10 000-message backlog
     python bench/bench_local.py --profile /tmp/local.svg      # py-spy flame graph of the platform (if installed)
+    python bench/bench_local.py --rates 600 --duration 120 --timeline   # overload: completions and backlog per 10 s
 
 It starts its own window (``ECOMCTL_HOME`` in a temp dir) through the same launcher as
 ``ecomctl up``, then, per step, sends good orders through `ecomctl load`'s own pacer (``ecomctl.load``: a Locust child,
@@ -20,6 +21,7 @@ falls below 95 % of the offered rate, or whose p99 placed -> terminal exceeds 5 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -56,6 +58,7 @@ class Step:
     backlog_start: int | None = None  # messages still queued in the backlog queue when the load starts
     backlog_end: int | None = None
     api_pct: dict[str, float] = field(default_factory=dict)  # the load child's p50/p99 of the API
+    samples: list[tuple[float, int, float]] = field(default_factory=list)  # (wall time, queued messages, cpu s)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -97,20 +100,32 @@ def parse_at(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def drain(ddb: Any, table: str, step: Step, timeout_s: float) -> None:
-    wanted = set(step.order_ids)
+def drain(ddb: Any, table: str, step: Step, timeout_s: float, probe: int = 10) -> None:
+    """Wait until every order of the step is terminal, reading each order's item.
+
+    Orders finish roughly in the order they were placed, so a pass walks them oldest first
+    and stops after ``probe`` that are still running: reading every pending order every
+    pass would put a GetItem per order per pass on the platform being measured (a 2 000
+    order backlog is 1 000 calls a second), slowing the very drain it waits for. The last
+    pass, at the timeout, reads them all.
+    """
     deadline = time.perf_counter() + timeout_s
     while True:
-        pending = wanted - set(step.terminal)
-        if not pending:
-            break
-        for oid in list(pending):
+        final = time.perf_counter() > deadline
+        running = 0
+        for oid in step.order_ids:
+            if oid in step.terminal:
+                continue
             item = ddb.get_item(TableName=table, Key={"orderId": {"S": oid}},
                                 ProjectionExpression="#s, history", ExpressionAttributeNames={"#s": "status"})
             found = item.get("Item")
             if found and found["status"]["S"] in ("COMPLETED", "CANCELLED"):
                 step.terminal[oid] = found
-        if len(step.terminal) == len(wanted) or time.perf_counter() > deadline:
+                continue
+            running += 1
+            if running >= probe and not final:
+                break
+        if not running or final:
             break
         time.sleep(2)
     step.drained_at = time.perf_counter()
@@ -152,6 +167,59 @@ def fill_backlog(sqs: Any, stage: str, queue: str, n: int) -> None:
 
 def queue_depth(sqs: Any, stage: str, queue: str) -> int:
     return depth(sqs, sqs.get_queue_url(QueueName=f"ecom-{stage}-{queue}")["QueueUrl"])
+
+
+class Sampler:
+    """Every ``period_s``: the messages waiting or in flight on the platform's queues (DLQs
+    apart) and the platform's CPU seconds, for the overload timeline."""
+
+    def __init__(self, sqs: Any, stage: str, proc: psutil.Process, step: Step, period_s: float = 10.0) -> None:
+        import threading
+
+        urls = sqs.list_queues(QueueNamePrefix=f"ecom-{stage}-").get("QueueUrls", [])
+        self.urls = [u for u in urls if not u.endswith("-dlq")]
+        self.sqs, self.proc, self.step, self.period_s = sqs, proc, step, period_s
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        while True:
+            queued = sum(depth(self.sqs, u) for u in self.urls)
+            self.step.samples.append((time.time(), queued, sum(self.proc.cpu_times()[:2])))
+            if self.stop.wait(self.period_s):
+                return
+
+    def __enter__(self) -> Sampler:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def timeline(step: Step, window_s: float = 10.0) -> list[dict[str, Any]]:
+    """Per window from the first send: orders placed, orders terminal (each at its own last
+    history timestamp), as per-minute rates, the queued messages and the platform's CPU."""
+    items = list(step.terminal.values())
+    placed = [parse_at(i["history"]["L"][0]["M"]["at"]["S"]) for i in items]
+    ended = [parse_at(i["history"]["L"][-1]["M"]["at"]["S"]) for i in items]
+    if not ended:
+        return []
+    start = min(placed)
+    rows = []
+    n = int((max(ended) - start) // window_s) + 1
+    for k in range(n):
+        lo, hi = start + k * window_s, start + (k + 1) * window_s
+        inside = [s for s in step.samples if lo <= s[0] < hi + window_s]
+        queued = inside[0][1] if inside else None
+        cpu = None
+        if len(inside) >= 2:
+            cpu = round((inside[-1][2] - inside[0][2]) / max(1e-9, inside[-1][0] - inside[0][0]), 2)
+        rows.append({"t_s": round(k * window_s), "placed_rpm": round(sum(lo <= t < hi for t in placed) * 60 / window_s),
+                     "terminal_rpm": round(sum(lo <= t < hi for t in ended) * 60 / window_s),
+                     "queued": queued, "cpu_cores": cpu})
+    return rows
 
 
 def report(step: Step, label: str) -> dict[str, Any]:
@@ -196,6 +264,9 @@ def main() -> int:
     p.add_argument("--no-tracing", action="store_true")
     p.add_argument("--transport", choices=("inprocess", "http"), default="inprocess")
     p.add_argument("--profile", help="py-spy flame graph (svg) of the platform during the last step")
+    p.add_argument("--warmup", type=float, default=10, help="seconds at 120/min before the first step (0: none)")
+    p.add_argument("--timeline", action="store_true",
+                   help="per 10 s: orders placed and terminal per minute, queued messages, platform CPU")
     p.add_argument("--json", action="store_true")
     p.add_argument("--keep-log", help="copy the platform's log here before the window is removed")
     args = p.parse_args()
@@ -215,6 +286,12 @@ def main() -> int:
     sqs = session.client("sqs", endpoint_url=window.aws_endpoint)
     rows = []
     try:
+        if args.warmup:
+            # Cold start (botocore models, the handlers' first clients, moto's first calls) is
+            # a few seconds of CPU that would otherwise be charged to the first step.
+            warm = Step(120, args.warmup)
+            run_load(str(window.api_url), warm, args.workers, home)
+            drain(ddb, f"ecom-{stage}-orders", warm, args.drain_timeout)
         steps = [(float(r), "") for r in args.rates.split(",")]
         if args.backlog:
             steps.append((steps[-1][0], f"+{args.backlog} backlog"))
@@ -231,8 +308,9 @@ def main() -> int:
                                              "--gil", "--nonblocking", "-o", args.profile]
                                             + (["-f", "raw"] if args.profile.endswith(".raw") else []),
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            run_load(str(window.api_url), step, args.workers, home)
-            drain(ddb, f"ecom-{stage}-orders", step, args.drain_timeout)
+            with Sampler(sqs, stage, proc, step) if args.timeline else contextlib.nullcontext():
+                run_load(str(window.api_url), step, args.workers, home)
+                drain(ddb, f"ecom-{stage}-orders", step, args.drain_timeout)
             step.cpu_s = sum(proc.cpu_times()[:2]) - cpu0
             step.dlq = dlq_depth(sqs, stage)
             if note:
@@ -240,9 +318,14 @@ def main() -> int:
             if profiler is not None:
                 profiler.wait()
             row = report(step, f"{rate:g}/min {note}".strip())
+            if args.timeline:
+                row["timeline"] = timeline(step)
             rows.append(row)
             if not args.json:
-                print(json.dumps(row), flush=True)
+                print(json.dumps({k: v for k, v in row.items() if k != "timeline"}), flush=True)
+                for w in row.get("timeline", []):
+                    print(f"  t={w['t_s']:>4}s placed {w['placed_rpm']:>5}/min terminal {w['terminal_rpm']:>5}/min "
+                          f"queued {w['queued']} cpu {w['cpu_cores']}", flush=True)
     finally:
         launcher.stop(stage)
         if args.keep_log:
