@@ -86,6 +86,34 @@ def _cache_update_expressions(p: Patcher) -> None:
     p.set(parser, "make", classmethod(lambda cls, expression: cached(expression)))
 
 
+def _copy_update_trees_from_bytes(p: Patcher) -> None:
+    import pickle
+
+    from moto.dynamodb.parsing.validators import Validator
+
+    # id -> (the tree, its pickle): the tree is kept so its id cannot be reused by another.
+    frozen: dict[int, tuple[Any, bytes]] = {}
+
+    def init(self: Any, expression: Any, expression_attribute_names: Any, expression_attribute_values: Any,
+             item: Any, table: Any) -> None:
+        self.expression_attribute_names = expression_attribute_names
+        self.expression_attribute_values = expression_attribute_values
+        self.item = item
+        self.table = table
+        self.processors = self.get_ast_processors()
+        hit = frozen.get(id(expression))
+        if hit is None or hit[0] is not expression:
+            blob = pickle.dumps(expression, protocol=pickle.HIGHEST_PROTOCOL)
+            if len(frozen) > 1024:
+                frozen.clear()
+            frozen[id(expression)] = (expression, blob)
+        else:
+            blob = hit[1]
+        self.node_to_validate = pickle.loads(blob)  # a private copy, as deepcopy made
+
+    p.set(Validator, "__init__", init)
+
+
 def _cache_condition_expressions(p: Patcher) -> None:
     from moto.dynamodb.comparisons import ConditionExpressionParser
 
@@ -146,6 +174,19 @@ UPDATE_EXPRESSION_CACHE = Patch(
     apply=_cache_update_expressions,
 )
 
+UPDATE_TREE_COPY = Patch(
+    name="dynamodb-update-tree-copy",
+    fingerprints={"moto.dynamodb.parsing.validators.Validator.__init__": "68516c2da4600116"},
+    why="Each UpdateItem's validator deep-copies the expression tree it then rewrites: about 420 us a call "
+        "with copy.deepcopy, 2 % of the platform's samples at 240/min and 5 % at 600/min (py-spy). With the "
+        "tree cached by its text (dynamodb-update-expression-cache), the copy is unpickled from bytes kept "
+        "per tree: about 55 us, the same private copy.",
+    retire_when="moto's validator stops deep-copying the update expression (or copies it cheaply)",
+    upstream_bug="moto dynamodb Validator.__init__ deep-copies the UpdateExpression AST per request "
+                 "(copy.deepcopy, ~0.4 ms)",
+    apply=_copy_update_trees_from_bytes,
+)
+
 CONDITION_EXPRESSION_CACHE = Patch(
     name="dynamodb-condition-expression-cache",
     fingerprints={"moto.dynamodb.comparisons.ConditionExpressionParser.parse": "bb928a5fdd4e6de4"},
@@ -157,4 +198,4 @@ CONDITION_EXPRESSION_CACHE = Patch(
     apply=_cache_condition_expressions,
 )
 
-PATCHES = (ITEM_LEVEL_TRANSACTIONS, UPDATE_EXPRESSION_CACHE, CONDITION_EXPRESSION_CACHE)
+PATCHES = (ITEM_LEVEL_TRANSACTIONS, UPDATE_EXPRESSION_CACHE, UPDATE_TREE_COPY, CONDITION_EXPRESSION_CACHE)
