@@ -255,6 +255,57 @@ def report(step: Step, label: str) -> dict[str, Any]:
     return row
 
 
+def run_cells(args: argparse.Namespace, home: Path) -> int:
+    """The first rate of ``--rates``, split evenly over ``--cells`` platforms started side by side."""
+    from ecomctl.local import launcher
+    from ecomctl.local.part import LOCAL_CREDENTIALS, LocalPart
+
+    n = args.cells
+    stages = [f"bench{i}" for i in range(n)]
+    rate = float(args.rates.split(",")[0])
+    try:
+        windows = [launcher.start(s, timedelta(hours=1), tracing=not args.no_tracing)[0] for s in stages]
+        ddbs = [boto3.Session(region_name=w.region, **LOCAL_CREDENTIALS)  # type: ignore[arg-type]
+                .client("dynamodb", endpoint_url=w.aws_endpoint) for w in windows]
+        procs = [psutil.Process(LocalPart.of(w).pid) for w in windows]
+        dirs = [home / s for s in stages]
+        for d in dirs:
+            d.mkdir()
+
+        def each(fn: Any) -> list[Any]:
+            with ThreadPoolExecutor(max_workers=n) as pool:
+                return list(pool.map(fn, range(n)))
+
+        if args.warmup:
+            warm = [Step(120 / n, args.warmup) for _ in stages]
+            each(lambda i: run_load(str(windows[i].api_url), warm[i], args.workers, dirs[i]))
+            each(lambda i: drain(ddbs[i], f"ecom-{stages[i]}-orders", warm[i], args.drain_timeout))
+        steps = [Step(rate / n, args.duration) for _ in stages]
+        cpu0 = [sum(p.cpu_times()[:2]) for p in procs]
+        each(lambda i: run_load(str(windows[i].api_url), steps[i], args.workers, dirs[i]))
+        each(lambda i: drain(ddbs[i], f"ecom-{stages[i]}-orders", steps[i], args.drain_timeout))
+        for i, step in enumerate(steps):
+            step.cpu_s = sum(procs[i].cpu_times()[:2]) - cpu0[i]
+        rows = [report(step, f"cell {i}: {rate / n:g}/min") for i, step in enumerate(steps)]
+    finally:
+        for s in stages:
+            with contextlib.suppress(Exception):
+                launcher.stop(s)
+        shutil.rmtree(home, ignore_errors=True)
+    items = [item for step in steps for item in step.terminal.values()]
+    first = min(parse_at(i["history"]["L"][0]["M"]["at"]["S"]) for i in items)
+    last = max(parse_at(i["history"]["L"][-1]["M"]["at"]["S"]) for i in items)
+    latencies = [placed_to_terminal(i) for i in items]
+    total = {"step": f"{n} cells: {rate:g}/min", "offered_rpm": rate,
+             "sustained_rpm": round(len(items) / max(1e-9, last - first) * 60, 1),
+             "e2e_p50_s": round(pct(latencies, 0.5), 2), "e2e_p99_s": round(pct(latencies, 0.99), 2),
+             "cpu_ms_per_order": round(sum(s.cpu_s for s in steps) / max(1, len(items)) * 1000, 1),
+             "lost": sum(r["lost"] for r in rows), "dlq": 0}
+    for row in [*rows, total]:
+        print(json.dumps(row), flush=True)
+    return 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rates", default="120,240,480", help="offered orders/min per step, comma separated")
@@ -270,6 +321,9 @@ def main() -> int:
     p.add_argument("--warmup", type=float, default=10, help="seconds at 120/min before the first step (0: none)")
     p.add_argument("--timeline", action="store_true",
                    help="per 10 s: orders placed and terminal per minute, queued messages, platform CPU")
+    p.add_argument("--cells", type=int, default=1,
+                   help="N independent platforms (one process each), the first rate split evenly between them: "
+                        "what one cell per core would give, measured without a router")
     p.add_argument("--json", action="store_true")
     p.add_argument("--keep-log", help="copy the platform's log here before the window is removed")
     args = p.parse_args()
@@ -280,6 +334,8 @@ def main() -> int:
     from ecomctl.local import launcher
     from ecomctl.local.part import LOCAL_CREDENTIALS, LocalPart
 
+    if args.cells > 1:
+        return run_cells(args, home)
     stage = "bench"
     window, _ = launcher.start(stage, timedelta(hours=1), tracing=not args.no_tracing)
     pid = LocalPart.of(window).pid
