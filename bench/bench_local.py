@@ -58,8 +58,8 @@ class Step:
     backlog_start: int | None = None  # messages still queued in the backlog queue when the load starts
     backlog_end: int | None = None
     api_pct: dict[str, float] = field(default_factory=dict)  # the load child's p50/p99 of the API
-    # (wall time, queued messages, platform cpu s, queued per queue)
-    samples: list[tuple[float, int, float, dict[str, int]]] = field(default_factory=list)
+    # (wall time, queued messages, platform cpu s, queued per queue, platform system cpu s)
+    samples: list[tuple[float, int, float, dict[str, int], float]] = field(default_factory=list)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -187,7 +187,9 @@ class Sampler:
         while True:
             per_queue = {u.rsplit("-", 1)[-1] if not u.endswith("-start") else "saga-start": depth(self.sqs, u)
                          for u in self.urls}
-            self.step.samples.append((time.time(), sum(per_queue.values()), sum(self.proc.cpu_times()[:2]), per_queue))
+            cpu = self.proc.cpu_times()
+            self.step.samples.append((time.time(), sum(per_queue.values()), cpu.user + cpu.system, per_queue,
+                                      cpu.system))
             if self.stop.wait(self.period_s):
                 return
 
@@ -216,12 +218,14 @@ def timeline(step: Step, window_s: float = 10.0) -> list[dict[str, Any]]:
         inside = [s for s in step.samples if lo <= s[0] < hi + window_s]
         queued = inside[0][1] if inside else None
         by_queue = {q: n for q, n in inside[0][3].items() if n} if inside else {}
-        cpu = None
+        cpu = sys_share = None
         if len(inside) >= 2:
             cpu = round((inside[-1][2] - inside[0][2]) / max(1e-9, inside[-1][0] - inside[0][0]), 2)
+            sys_share = round((inside[-1][4] - inside[0][4]) / max(1e-9, inside[-1][2] - inside[0][2]), 2)
         rows.append({"t_s": round(k * window_s), "placed_rpm": round(sum(lo <= t < hi for t in placed) * 60 / window_s),
                      "terminal_rpm": round(sum(lo <= t < hi for t in ended) * 60 / window_s),
-                     "queued": queued, "by_queue": by_queue, "cpu_cores": cpu})
+                     "queued": queued, "by_queue": by_queue, "cpu_cores": cpu,
+                     "cpu_system_share": sys_share})
     return rows
 
 
@@ -384,7 +388,8 @@ def main() -> int:
                 print(json.dumps({k: v for k, v in row.items() if k != "timeline"}), flush=True)
                 for w in row.get("timeline", []):
                     print(f"  t={w['t_s']:>4}s placed {w['placed_rpm']:>5}/min terminal {w['terminal_rpm']:>5}/min "
-                          f"queued {w['queued']} cpu {w['cpu_cores']} {w['by_queue']}", flush=True)
+                          f"queued {w['queued']} cpu {w['cpu_cores']} (system {w['cpu_system_share']}) {w['by_queue']}",
+                          flush=True)
     finally:
         launcher.stop(stage)
         if args.keep_log:
