@@ -27,6 +27,41 @@ from typing import Any
 from ecomshop.topology import Function
 
 
+def per_segment_streaming(threshold: int) -> Any:
+    """The SDK's subsegment streaming with one lock per segment instead of one per process.
+
+    ``DefaultStreaming`` walks a segment's tree and streams its closed subsegments under a
+    single process-wide lock. In Lambda a process holds one invocation, so nothing else
+    ever waits for it. Here every concurrent invocation shares the process. Under 2x
+    overload, a sampled invocation of a full batch passes the streaming threshold, and then
+    every subsegment it ends queues for that lock behind the other big invocations. A
+    ``py-spy dump`` during the intake found about five handler threads waiting on it
+    (``default_streaming.py:32``) at every dump. Inventory's invocations took about 4 s each:
+    two pollers, about 150 orders/min (issue #12).
+
+    The SDK takes a streaming strategy through ``configure(streaming=...)``. This one keeps
+    the default's walk and threshold and locks only the segment being streamed, which is
+    all the lock has to protect: one invocation's tree, touched by that invocation.
+    """
+    import threading
+    import weakref
+
+    from aws_xray_sdk.core.streaming.default_streaming import DefaultStreaming
+
+    class PerSegmentStreaming(DefaultStreaming):  # type: ignore[misc]
+        def __init__(self, streaming_threshold: int) -> None:
+            super().__init__(streaming_threshold)
+            self._locks: weakref.WeakKeyDictionary[Any, threading.Lock] = weakref.WeakKeyDictionary()
+
+        def stream(self, entity: Any, callback: Any) -> None:
+            with self._lock:  # the process-wide lock, held only to find this segment's own
+                lock = self._locks.setdefault(entity, threading.Lock())
+            with lock:
+                self._stream(entity, callback)
+
+    return PerSegmentStreaming(threshold)
+
+
 def recorder() -> Any:
     """The SDK's recorder; imported before ``LAMBDA_TASK_ROOT`` is set (see above)."""
     from aws_xray_sdk.core import xray_recorder
@@ -42,6 +77,7 @@ def enable(daemon_address: str, service: str) -> Any:
         context_missing="IGNORE_ERROR",  # SDK calls outside an invocation (pollers, emitters) are not traced
         daemon_address=daemon_address,
         service=service,
+        streaming=per_segment_streaming(100),
         streaming_threshold=100,
     )
     return xray_recorder
