@@ -48,7 +48,7 @@ def per_segment_streaming(threshold: int) -> Any:
 
     from aws_xray_sdk.core.streaming.default_streaming import DefaultStreaming
 
-    class PerSegmentStreaming(DefaultStreaming):  # type: ignore[misc]
+    class PerSegmentStreaming(DefaultStreaming):
         def __init__(self, streaming_threshold: int) -> None:
             super().__init__(streaming_threshold)
             self._locks: weakref.WeakKeyDictionary[Any, threading.Lock] = weakref.WeakKeyDictionary()
