@@ -31,7 +31,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +229,31 @@ def timeline(step: Step, window_s: float = 10.0) -> list[dict[str, Any]]:
     return rows
 
 
+def function_busy(cw: Any, stage: str, step: Step) -> dict[str, dict[str, float]]:
+    """Per function over the step: invocations and the seconds spent inside them, from the
+    AWS/Lambda Duration the platform emits. A stage whose seconds approach its pollers x the
+    step's span is the one the saga waits for (issue #12: inventory, behind a lock)."""
+    if not step.samples:
+        return {}
+    start = datetime.fromtimestamp(step.samples[0][0], UTC) - timedelta(seconds=10)
+    end = datetime.fromtimestamp(step.samples[-1][0], UTC) + timedelta(seconds=20)
+    span = int((end - start).total_seconds())
+    out: dict[str, dict[str, float]] = {}
+    for metric in cw.list_metrics(Namespace="AWS/Lambda", MetricName="Duration")["Metrics"]:
+        name = next((d["Value"] for d in metric["Dimensions"] if d["Name"] == "FunctionName"), None)
+        if not name or not name.startswith(f"ecom-{stage}-"):
+            continue
+        points = cw.get_metric_statistics(Namespace="AWS/Lambda", MetricName="Duration",
+                                          Dimensions=[{"Name": "FunctionName", "Value": name}], StartTime=start,
+                                          EndTime=end, Period=span, Statistics=["Sum", "SampleCount"])["Datapoints"]
+        count = sum(d["SampleCount"] for d in points)
+        if count:
+            busy = sum(d["Sum"] for d in points) / 1000
+            out[name.removeprefix(f"ecom-{stage}-")] = {"invocations": int(count), "busy_s": round(busy, 1),
+                                                         "mean_s": round(busy / count, 3)}
+    return out
+
+
 def report(step: Step, label: str) -> dict[str, Any]:
     latencies = [placed_to_terminal(item) for item in step.terminal.values()]
     done = len(step.terminal)
@@ -347,6 +372,7 @@ def main() -> int:
     session = boto3.Session(region_name=window.region, **LOCAL_CREDENTIALS)  # type: ignore[arg-type]
     ddb = session.client("dynamodb", endpoint_url=window.aws_endpoint)
     sqs = session.client("sqs", endpoint_url=window.aws_endpoint)
+    cloudwatch = session.client("cloudwatch", endpoint_url=window.aws_endpoint)
     rows = []
     try:
         if args.warmup:
@@ -383,13 +409,19 @@ def main() -> int:
             row = report(step, f"{rate:g}/min {note}".strip())
             if args.timeline:
                 row["timeline"] = timeline(step)
+                time.sleep(12)  # the platform emits its AWS/Lambda metrics every 10 s
+                row["function_busy"] = function_busy(cloudwatch, stage, step)
             rows.append(row)
             if not args.json:
-                print(json.dumps({k: v for k, v in row.items() if k != "timeline"}), flush=True)
+                print(json.dumps({k: v for k, v in row.items() if k not in ("timeline", "function_busy")}),
+                      flush=True)
                 for w in row.get("timeline", []):
                     print(f"  t={w['t_s']:>4}s placed {w['placed_rpm']:>5}/min terminal {w['terminal_rpm']:>5}/min "
                           f"queued {w['queued']} cpu {w['cpu_cores']} (system {w['cpu_system_share']}) {w['by_queue']}",
                           flush=True)
+                for fn, busy in row.get("function_busy", {}).items():
+                    print(f"  {fn:>22}: {busy['invocations']:>5} invocations, {busy['busy_s']:>6}s inside them, "
+                          f"{busy['mean_s']}s each (AWS/Lambda Duration, warm-up included)", flush=True)
     finally:
         launcher.stop(stage)
         if args.keep_log:
