@@ -177,7 +177,8 @@ class Sampler:
     def __init__(self, sqs: Any, stage: str, proc: psutil.Process, step: Step, period_s: float = 10.0) -> None:
         import threading
 
-        urls = sqs.list_queues(QueueNamePrefix=f"ecom-{stage}-").get("QueueUrls", [])
+        self.prefix = f"ecom-{stage}-"
+        urls = sqs.list_queues(QueueNamePrefix=self.prefix).get("QueueUrls", [])
         self.urls = [u for u in urls if not u.endswith("-dlq")]
         self.sqs, self.proc, self.step, self.period_s = sqs, proc, step, period_s
         self.stop = threading.Event()
@@ -185,8 +186,7 @@ class Sampler:
 
     def run(self) -> None:
         while True:
-            per_queue = {u.rsplit("-", 1)[-1] if not u.endswith("-start") else "saga-start": depth(self.sqs, u)
-                         for u in self.urls}
+            per_queue = {u.rsplit("/", 1)[-1].removeprefix(self.prefix): depth(self.sqs, u) for u in self.urls}
             cpu = self.proc.cpu_times()
             self.step.samples.append((time.time(), sum(per_queue.values()), cpu.user + cpu.system, per_queue,
                                       cpu.system))

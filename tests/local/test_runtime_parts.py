@@ -198,3 +198,24 @@ def test_the_environment_part_clears_the_profile_applies_values_then_restores(mo
         env.apply({"ECOMCTL_TEST_NEW": "later", "AWS_PROFILE": "local"})
         assert "ECOMCTL_TEST_KEPT" not in os.environ and os.environ["ECOMCTL_TEST_NEW"] == "later"
     assert dict(os.environ) == before
+
+
+def test_the_pollers_reach_sqs_through_the_backend_only_when_moto_is_in_this_process(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from ecomctl.local.sqs_direct import BackendSqs
+
+    client = object()
+    monkeypatch.delenv("ECOMCTL_LOCAL_ESM", raising=False)
+    assert isinstance(parts.poller_sqs("inprocess", lambda service: client), BackendSqs)
+    assert parts.poller_sqs("http", lambda service: client) is client
+    monkeypatch.setenv("ECOMCTL_LOCAL_ESM", "api")
+    assert parts.poller_sqs("inprocess", lambda service: client) is client
+
+
+def test_the_xray_part_streams_each_segment_under_its_own_lock() -> None:
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+        with parts.xray(session.client) as xray:
+            streaming = xray.recorder.streaming
+            assert type(streaming).__name__ == "PerSegmentStreaming"
+            assert streaming.streaming_threshold == 100
