@@ -44,8 +44,7 @@ def require(ctx: Context, stage: str) -> tuple[Target, state.WindowState]:
 def reader(ctx: Context, stage: str) -> tuple[state.WindowState, AwsAccess, Reader]:
     """The read layer on a ready window of ``stage``."""
     target, window = require(ctx, stage)
-    access = target.access(ctx, window)
-    return window, access, Reader(access, target.topology(window))
+    return window, target.access(ctx, window), target.reader(ctx, window)
 
 
 def up(ctx: Context, target_name: str, request: StartRequest, progress: Progress = quiet,
@@ -72,7 +71,7 @@ def status(ctx: Context, stage: str) -> StatusResult | NoWindow:
     window = found.window
     if window.status != "ready":
         raise PreconditionFailed(f"window {stage!r} is still starting; try again in a few seconds")
-    read = Reader(target.access(ctx, window), target.topology(window))
+    read = target.reader(ctx, window)
     return StatusResult(
         window=window, ttl_remaining_s=ttl_remaining(ctx, window),
         target_info={**target.describe(window), "cost": meter.summary(window, ctx.clock()),

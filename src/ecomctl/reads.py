@@ -293,3 +293,76 @@ class Reader:
                         found[item["orderId"]["S"]] = item["createdAt"]["S"]
                 request = page.get("UnprocessedKeys") or {}
         return found
+
+
+_BREAKER_ORDER = {"OPEN": 2, "HALF_OPEN": 1, "CLOSED": 0}
+
+
+class CellsReader(Reader):
+    """A window of cells (ecomctl.local.cells): what the cells share (the chaos flags in SSM,
+    the lake in S3, the alarms in CloudWatch) is read once, where it lives, on the first
+    cell; what each cell holds (queues, orders, breakers, the providers' ledgers) is read
+    from every cell and merged, so each reading answers for the whole window."""
+
+    def __init__(self, shared: AwsAccess, cells: list[AwsAccess], topology: Topology) -> None:
+        super().__init__(shared, topology)
+        self.cells = [Reader(access, topology) for access in cells]
+
+    def queue_depths(self) -> list[QueueDepth]:
+        per_cell = [cell.queue_depths() for cell in self.cells]
+        return [QueueDepth(rows[0].queue, sum(r.visible for r in rows), sum(r.in_flight for r in rows),
+                           sum(r.dlq for r in rows)) for rows in zip(*per_cell, strict=True)]
+
+    def order_counts(self) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        for cell in self.cells:
+            counts.update(cell.order_counts())
+        return dict(sorted(counts.items()))
+
+    def breakers(self) -> list[BreakerState]:
+        """Each provider's breaker in its worst state over the cells (each cell has its own)."""
+        worst: dict[str, BreakerState] = {}
+        for cell in self.cells:
+            for b in cell.breakers():
+                seen = worst.get(b.provider)
+                if seen is None or _BREAKER_ORDER.get(b.state, 0) > _BREAKER_ORDER.get(seen.state, 0):
+                    worst[b.provider] = b
+        return [worst[p] for p in sorted(worst)]
+
+    def partner_registration(self) -> str:
+        return "; ".join(f"cell {i}: {cell.partner_registration()}" for i, cell in enumerate(self.cells))
+
+    def orders_by_id(self, order_ids: list[str]) -> dict[str, dict[str, str | None]]:
+        found: dict[str, dict[str, str | None]] = {}
+        for cell in self.cells:
+            found.update(cell.orders_by_id([i for i in order_ids if i not in found]))
+        return found
+
+    def orders_with_key_prefix(self, prefix: str) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for cell in self.cells:
+            for key, ids in cell.orders_with_key_prefix(prefix).items():
+                found.setdefault(key, set()).update(ids)
+        return found
+
+    def charges(self, order_id: str) -> list[dict[str, str]]:
+        return [charge for cell in self.cells for charge in cell.charges(order_id)]
+
+    def dead_lettered_order_ids(self, max_messages: int = 1000) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for cell in self.cells:
+            for order_id, dlq in cell.dead_lettered_order_ids(max_messages).items():
+                found.setdefault(order_id, dlq)
+        return found
+
+    def orders_created_since(self, since_iso: str) -> dict[str, dict[str, str | None]]:
+        found: dict[str, dict[str, str | None]] = {}
+        for cell in self.cells:
+            found.update(cell.orders_created_since(since_iso))
+        return found
+
+    def orders_placed_at(self, order_ids: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for cell in self.cells:
+            found.update(cell.orders_placed_at([i for i in order_ids if i not in found]))
+        return found

@@ -95,9 +95,8 @@ class ChaosRun:
         self.duration = options.duration_s or experiment.duration
         target, self.window = lifecycle.require(ctx, options.stage)
         self.access = target.access(ctx, self.window)
-        from ecomctl.reads import Reader
 
-        self.reader = Reader(self.access, target.topology(self.window))
+        self.reader = target.reader(ctx, self.window)
         self.prefix = self.reader.topology.ssm_prefix
         now = ctx.clock()
         self.run_id = f"{experiment.name}-{now:%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"

@@ -19,6 +19,8 @@ def up(
     yes: bool = typer.Option(False, "--yes", "-y", help="aws: deploy without asking (account, cost are printed)."),
     notify: str | None = typer.Option(None, "--notify", envvar="ECOMCTL_NOTIFY", metavar="EMAIL",
                                       help="aws: e-mail the teardown's reports (nothing left, or what is) here."),
+    cells: int = typer.Option(1, "--cells", min=1, max=8,
+                              help="local: N whole platforms, one process (one core) each, behind one API."),
     json_output: bool = typer.Option(False, "--json", help="Print the window as JSON."),
 ) -> None:
     """Bring the platform up for a bounded window; it tears itself down at the deadline."""
@@ -29,8 +31,12 @@ def up(
     duration = parse_ttl(ttl)
     check_ttl(duration, allow_long)
     targets.get(target)  # an unknown target is a usage error before anything starts
+    if cells != 1 and target != "local":
+        from ecomctl.errors import UsageError
+
+        raise UsageError("--cells is for the local target (on AWS, Lambda scales each function by itself)")
     aws_flags = (("--yes",) if yes else ()) + (("--with-opensearch",) if with_opensearch else ())
-    request = StartRequest(stage=stage, ttl=duration, api_port=port, tracing=tracing,
+    request = StartRequest(stage=stage, ttl=duration, api_port=port, tracing=tracing, cells=cells,
                            extra_args=aws_flags if target == "aws" else (),
                            notify=check_email(notify) if notify and target == "aws" else None)
     if target == "aws":  # it asks first, then shows its own progress (arming, the stack's events)

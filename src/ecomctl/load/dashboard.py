@@ -20,7 +20,8 @@ class Dashboard:
         self.duration_s = duration_s
 
     def figures(self, tick: dict[str, Any], depths: list[QueueDepth], notes: list[str]) -> Table:
-        elapsed = max(float(tick.get("elapsed_s", 0.0)), 1e-9)
+        # The final tick (the run's totals) carries no elapsed time: the whole run elapsed.
+        elapsed = float(tick.get("elapsed_s") or 0.0) or self.duration_s
         sent, requests = int(tick.get("sent", 0)), int(tick.get("requests", 0))
         table = Table(show_header=False, box=None, pad_edge=False)
         table.add_column(style="bold")
@@ -45,5 +46,6 @@ class Dashboard:
         return table
 
     def render(self, tick: dict[str, Any], depths: list[QueueDepth], notes: list[str]) -> RenderableType:
-        self.progress.update(self.task, completed=min(self.duration_s, float(tick.get("elapsed_s", 0.0))))
+        elapsed = float(tick.get("elapsed_s") or 0.0) or self.duration_s
+        self.progress.update(self.task, completed=min(self.duration_s, elapsed))
         return Group(self.progress, self.figures(tick, depths, notes))

@@ -29,7 +29,8 @@ from ecomctl.window import iso, parse_iso
 
 READY_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 20.0
-STARTING_GRACE_S = 30.0  # a "starting" file without a pid is someone else's ``up`` in progress
+STARTING_GRACE_S = 30.0
+MAX_CELLS = 8  # a "starting" file without a pid is someone else's ``up`` in progress
 
 
 class PortInUse(UserError):
@@ -92,6 +93,7 @@ def start(
     tracing: bool = True,
     extra_args: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    cells: int = 1,
 ) -> tuple[state.WindowState, Cleaned | None]:
     note = progress or (lambda _msg: None)
     live, cleaned = find(stage)
@@ -113,8 +115,11 @@ def start(
         target="local", stage=stage, deadline=iso(deadline), started_at=iso(now), ttl_s=int(ttl.total_seconds()),
     ))
     state.create(record)
+    if cells < 1 or cells > MAX_CELLS:
+        raise UserError(f"--cells must be between 1 and {MAX_CELLS}, not {cells}")
+    entry = ["ecomctl.local.runtime"] if cells == 1 else ["ecomctl.local.cells", "--cells", str(cells)]
     cmd = [
-        sys.executable, "-m", "ecomctl.local.runtime", "--stage", stage,
+        sys.executable, "-m", *entry, "--stage", stage,
         "--deadline", deadline.isoformat(), "--state-file", str(state.state_path(stage)),
         "--api-port", str(api_port or 0),
     ]
@@ -151,7 +156,7 @@ def start(
         if current is not None and current.status == "ready" and current.part.get("pid") == proc.pid:
             note("ready")
             return current, cleaned
-        if time.monotonic() - waited_from > READY_TIMEOUT_S:
+        if time.monotonic() - waited_from > READY_TIMEOUT_S * (1 if cells == 1 else 2):  # cell 0 first
             _terminate(proc.pid)
             state.remove(stage)
             raise UserError(f"the platform did not become ready within {int(READY_TIMEOUT_S)}s; log: {log}")
@@ -205,6 +210,9 @@ def stop_window(live: state.WindowState, progress: Callable[[str], None] | None 
     if pid:
         note(f"stopping pid {pid}")
         forced = _terminate(pid)
+    for cell in LocalPart.of(live).cell_processes():  # the supervisor stops them; if it was killed, here
+        if cell.pid and process_alive(cell):
+            forced = _terminate(cell.pid) or forced
     state.remove(live.stage)
     leftovers = verify_gone(live)
     return StopResult(live, cleaned, forced, leftovers)
@@ -232,6 +240,7 @@ def verify_gone(window: state.WindowState) -> tuple[str, ...]:
     part = LocalPart.of(window)
     if process_alive(part):
         left.append(f"process {part.pid}")
+    left += [f"cell process {cell.pid}" for cell in part.cell_processes() if process_alive(cell)]
     for port in part.ports:
         if port_listening(port):
             left.append(f"port {port}")

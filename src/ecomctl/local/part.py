@@ -28,6 +28,21 @@ class LocalPart:
     xray_daemon: str | None = None
     patches: dict[str, Any] | None = None  # moto_patches' report: applied, skipped, disabled
     api_auth: str = "none"  # "iam": the order API takes only SigV4-signed requests
+    # With cells (ecomctl.local.cells): pid is the supervisor's, and each cell's own record
+    # (index, pid, pid_started, api_url, aws_endpoint, ports, xray_daemon) is listed here.
+    cells: list[dict[str, Any]] = field(default_factory=list)
+
+    def cell_processes(self) -> list[LocalPart]:
+        """Each cell's process as a part of its own (for liveness checks); none without cells."""
+        found = []
+        for cell in self.cells if isinstance(self.cells, list) else []:
+            if isinstance(cell, dict):
+                found.append(LocalPart(pid=cell.get("pid"), pid_started=cell.get("pid_started")))
+        return found
+
+    def cell_endpoints(self) -> list[str]:
+        """Each cell's AWS endpoint, the first cell's first; empty for a window without cells."""
+        return [str(c.get("aws_endpoint")) for c in self.cells if isinstance(c, dict) and c.get("aws_endpoint")]
 
     @staticmethod
     def of(window: WindowState) -> LocalPart:

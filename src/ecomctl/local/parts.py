@@ -32,7 +32,7 @@ import boto3
 import botocore.session
 from botocore.config import Config
 
-from ecomctl.local import moto_patches, telemetry, tracing
+from ecomctl.local import cells, moto_patches, telemetry, tracing
 from ecomctl.local.api_gateway import ApiGateway
 from ecomctl.local.firehose import FirehoseDelivery
 from ecomctl.local.lambda_bridge import FunctionHost, InvocationHook, install, uninstall
@@ -122,7 +122,7 @@ def _set_environ(values: Mapping[str, str | None]) -> None:
 
 
 def platform_environment(transport: str, moto_port: int, endpoint: str, resources: Resources,
-                         xray_address: str | None) -> dict[str, str | None]:
+                         xray_address: str | None, shared_endpoint: str | None = None) -> dict[str, str | None]:
     """The whole process environment the handlers, Powertools and moto's interpreter read."""
     env: dict[str, str | None] = {
         "AWS_ACCESS_KEY_ID": LOCAL_CREDENTIALS["aws_access_key_id"],
@@ -141,6 +141,8 @@ def platform_environment(transport: str, moto_port: int, endpoint: str, resource
     }
     env.update(resources.process_environment())
     env.update(tracing.environment(xray_address))
+    # A cell after the first: the handlers' SSM (flags), CloudWatch, X-Ray and S3 are the first cell's.
+    env.update(cells.shared_environment(shared_endpoint))
     return env
 
 
@@ -153,11 +155,14 @@ def local_session() -> boto3.Session:
     return boto3.Session(botocore_session=core, region_name=REGION)
 
 
-def client_factory(session: boto3.Session, endpoint: str | None) -> ClientFactory:
+def client_factory(session: boto3.Session, endpoint: str | None, shared_endpoint: str | None = None) -> ClientFactory:
+    """Clients for the platform's own loops; with ``shared_endpoint`` (a cell after the first),
+    the services the cells share go there."""
     pooled = Config(max_pool_connections=64, retries={"max_attempts": 3, "mode": "standard"})
 
     def client(service: str) -> Any:
-        return session.client(service, endpoint_url=endpoint, config=pooled)  # type: ignore[call-overload]
+        where = cells.endpoint_for(service, endpoint, shared_endpoint)
+        return session.client(service, endpoint_url=where, config=pooled)  # type: ignore[call-overload]
 
     return client
 

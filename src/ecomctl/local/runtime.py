@@ -27,6 +27,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from ecomctl.local.part import LOCAL_REGION
@@ -51,6 +52,11 @@ class Options:
     profile_out: str | None = None
     transport: str = "inprocess"  # or "http": handlers call the moto server over HTTP
     api_auth: str = "none"  # or "iam": the order API requires SigV4, as the deployed one does
+    # Cells (ecomctl.local.cells): this cell's number, where it reports ready instead of
+    # writing the state file, and the endpoint of the services the cells share.
+    cell: int = 0
+    ready_file: str | None = None
+    shared_endpoint: str | None = None
 
 
 @dataclass
@@ -76,10 +82,11 @@ def enter_parts(opts: Options, stop: threading.Event, stack: contextlib.ExitStac
     session = parts.local_session()
     resources = provision(topology, session, moto.url)
     log.info("provisioned %d functions, %d queues", len(topology.functions), len(topology.queues))
-    client = parts.client_factory(session, moto.url if opts.transport == "http" else None)
+    client = parts.client_factory(session, moto.url if opts.transport == "http" else None, opts.shared_endpoint)
     xray = stack.enter_context(parts.xray(client)) if opts.tracing else None
     env.apply(parts.platform_environment(
-        opts.transport, moto.port, moto.url, resources, xray.daemon.address if xray else None))
+        opts.transport, moto.port, moto.url, resources, xray.daemon.address if xray else None,
+        opts.shared_endpoint))
     stack.enter_context(parts.inprocess_transport(opts.transport == "inprocess"))
     metrics = stack.enter_context(
         parts.metrics_emitter(topology, resources, client, opts.stage, opts.metrics_period_s))
@@ -94,7 +101,8 @@ def enter_parts(opts: Options, stop: threading.Event, stack: contextlib.ExitStac
     # After the API (its URL is the partner's callback), before the sweeper; on stop, its
     # Delete runs while the handlers and moto are still up.
     stack.enter_context(parts.partner_registration(host, resources, env, api.url))
-    stack.enter_context(parts.flag_sweeper(client, topology.ssm_prefix))
+    if opts.shared_endpoint is None:  # the flags are the first cell's; it sweeps them for all
+        stack.enter_context(parts.flag_sweeper(client, topology.ssm_prefix))
     stack.enter_context(parts.profiler(opts.profile_out))
     # `ecomctl extend` moves the deadline in the state file; the watchdog re-reads it.
     watchdog = parts.DeadlineWatchdog(opts.deadline, stop,
@@ -118,7 +126,11 @@ class Platform:
 
     def wait(self) -> str:
         """Block until the deadline or a stop request; returns why it stopped."""
+        parent = os.getppid()
         while not self.stop.wait(1.0):  # a timeout, so signal handlers run promptly
+            if self.options.ready_file and os.getppid() != parent:
+                log.error("the cells' supervisor is gone: stopping this cell")
+                break
             if self.running is not None:  # `ecomctl extend` moves the deadline in the state file
                 watchdog = self.running.watchdog
                 watchdog.deadline = _recorded_deadline(self.options.state_file, watchdog.deadline)
@@ -137,7 +149,28 @@ class Platform:
             log.exception("shutdown: a part failed to stop")
 
 
+def _write_ready_file(opts: Options, platform: Platform) -> None:
+    """A cell reports to its supervisor, which writes the window's state for all cells."""
+    from ecomctl.local import moto_patches
+    from ecomctl.local.cells import CellRecord
+    from ecomctl.local.part import process_started
+
+    running = platform.running
+    if running is None or opts.ready_file is None:
+        raise RuntimeError("the platform is not running")
+    report = getattr(moto_patches, "last_report", lambda: None)()
+    CellRecord(
+        index=opts.cell, pid=os.getpid(), pid_started=process_started(os.getpid()), api_url=running.api.url,
+        aws_endpoint=running.endpoint, ports=[running.api.port, running.moto_port],
+        xray_daemon=running.xray.daemon.address if running.xray else None,
+        patches=report.to_json() if report is not None else None, tracing=opts.tracing, api_auth=opts.api_auth,
+    ).write(Path(opts.ready_file))
+
+
 def _write_state(opts: Options, platform: Platform) -> None:
+    if opts.ready_file:
+        _write_ready_file(opts, platform)
+        return
     if not opts.state_file:
         return
     from ecomctl import state as state_mod
@@ -171,7 +204,7 @@ def _write_state(opts: Options, platform: Platform) -> None:
 
 
 def _remove_state(opts: Options) -> None:
-    if not opts.state_file:
+    if not opts.state_file or opts.ready_file:  # a cell's supervisor removes the window's state
         return
     from ecomctl import state as state_mod
 
@@ -211,6 +244,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
     p.add_argument("--concurrency", type=int, default=int(env("ECOMCTL_LOCAL_CONCURRENCY", DEFAULT_CONCURRENCY)))
     p.add_argument("--profile-out", default=env("ECOMCTL_LOCAL_PROFILE_OUT"))
     p.add_argument("--transport", choices=("inprocess", "http"), default=env("ECOMCTL_LOCAL_TRANSPORT", "inprocess"))
+    p.add_argument("--cell", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--ready-file", help=argparse.SUPPRESS)
+    p.add_argument("--shared-endpoint", help=argparse.SUPPRESS)
     p.add_argument("--api-auth", choices=("none", "iam"), default=env("ECOMCTL_LOCAL_API_AUTH", "none"),
                    help="iam: the order API takes only SigV4-signed requests, as the deployed API (AWS_IAM)")
     a = p.parse_args(argv)
@@ -219,6 +255,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         state_file=a.state_file, api_port=a.api_port, tracing=not a.no_tracing, trace_all=a.trace_all,
         metrics_period_s=a.metrics_period, firehose_interval_s=a.firehose_interval,
         concurrency=a.concurrency, profile_out=a.profile_out, transport=a.transport, api_auth=a.api_auth,
+        cell=a.cell, ready_file=a.ready_file, shared_endpoint=a.shared_endpoint,
     )
 
 

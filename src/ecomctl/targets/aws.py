@@ -16,6 +16,7 @@ from ecomctl.targets.base import AwsAccess, Found, Progress, StartRequest, Stopp
 
 if TYPE_CHECKING:
     from ecomctl.context import Context
+    from ecomctl.reads import Reader
     from ecomshop.topology import Topology
 
 
@@ -43,6 +44,11 @@ class AwsTarget:
         from ecomshop.topology import build_topology
 
         return build_topology(window.stage)
+
+    def reader(self, ctx: Context, window: WindowState) -> Reader:
+        from ecomctl.reads import Reader
+
+        return Reader(self.access(ctx, window), self.topology(window))
 
     def describe(self, window: WindowState) -> dict[str, Any]:
         part = window.part

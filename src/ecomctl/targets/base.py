@@ -16,6 +16,7 @@ from ecomctl.state import WindowState
 
 if TYPE_CHECKING:
     from ecomctl.context import Context
+    from ecomctl.reads import Reader
     from ecomshop.topology import Topology
 
 Progress = Callable[[str], None]
@@ -33,6 +34,7 @@ class StartRequest:
     tracing: bool = True
     extra_args: tuple[str, ...] = ()  # the local platform process's tuning flags (bench, tests)
     notify: str | None = None  # aws: an e-mail address the teardown's topic reports to
+    cells: int = 1  # local: whole platforms side by side behind one API (ecomctl.local.cells)
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,9 @@ class Target(Protocol):
 
     def topology(self, window: WindowState) -> Topology:
         """The names of the window's resources."""
+
+    def reader(self, ctx: Context, window: WindowState) -> Reader:
+        """The read layer on the window (with cells, over all of them)."""
 
     def describe(self, window: WindowState) -> dict[str, Any]:
         """What only this target has to say about a window (process, ports, log; account, stack)."""

@@ -11,6 +11,7 @@ from ecomctl.targets.base import AwsAccess, Cleaned, Found, Progress, StartReque
 
 if TYPE_CHECKING:
     from ecomctl.context import Context
+    from ecomctl.reads import Reader
     from ecomshop.topology import Topology
 
 
@@ -24,7 +25,7 @@ class LocalTarget:
     def start(self, ctx: Context, request: StartRequest, progress: Progress = quiet) -> Found:
         window, cleaned = launcher.start(
             request.stage, request.ttl, api_port=request.api_port, tracing=request.tracing,
-            extra_args=list(request.extra_args), progress=progress,
+            extra_args=list(request.extra_args), progress=progress, cells=request.cells,
         )
         return Found(window, _cleaned(cleaned))
 
@@ -47,9 +48,23 @@ class LocalTarget:
 
         return build_topology(window.stage)
 
+    def reader(self, ctx: Context, window: state.WindowState) -> Reader:
+        from ecomctl.reads import CellsReader, Reader
+
+        shared = self.access(ctx, window)
+        endpoints = LocalPart.of(window).cell_endpoints()
+        if len(endpoints) < 2:
+            return Reader(shared, self.topology(window))
+        session = ctx.session(region=window.region, credentials=LOCAL_CREDENTIALS)
+        cells = [shared] + [AwsAccess(session, url, window.region) for url in endpoints[1:]]
+        return CellsReader(shared, cells, self.topology(window))
+
     def describe(self, window: state.WindowState) -> dict[str, Any]:
         part = LocalPart.of(window)
+        cells = {"cells": [{"cell": c.get("index"), "pid": c.get("pid"), "api": c.get("api_url"),
+                            "aws_endpoint": c.get("aws_endpoint")} for c in part.cells]} if part.cells else {}
         return {
+            **cells,
             "pid": part.pid, "ports": part.ports, "log": part.log, "tracing": part.tracing, "api_auth": part.api_auth,
             "state_file": str(state.state_path(window.stage)),
             "moto_patches": _patches(part.patches),

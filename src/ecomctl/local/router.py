@@ -1,0 +1,155 @@
+"""The cells' API front: one URL for the window, each request passed to one cell's API.
+
+Routing, as a cell router partitions:
+- a request with an ``Idempotency-Key`` goes to the cell its key hashes to, so a retried
+  request meets the idempotency record its first attempt wrote;
+- a request naming an order id (``GET /orders/{id}``) goes to the cell that created the
+  order (remembered from the creating response; for an id it never saw, such as one from
+  before a router restart, it asks each cell until one does not answer 404);
+- anything else goes to the next cell in turn.
+
+Requests and answers pass through byte for byte (the Host header included, so a SigV4
+signature made for the window's URL still verifies on the cell). A cell that cannot be
+reached answers 502, as API Gateway does for an integration that fails.
+"""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import logging
+import re
+import threading
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from ecomctl.local.api_gateway import MAX_BODY
+
+_ORDER_ID = re.compile(rb"ord-[0-9a-f]{20}")  # the platform's order ids (ecomshop.orders.store)
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+_BAD_GATEWAY = b'{"message": "Internal server error"}'
+
+log = logging.getLogger("ecomctl.local.router")
+
+
+class Router:
+    def __init__(self, cell_urls: list[str], port: int = 0, bind: str = "127.0.0.1") -> None:
+        if not cell_urls:
+            raise ValueError("a router needs at least one cell")
+        self.cells = [(urlsplit(u).hostname or "127.0.0.1", urlsplit(u).port or 80) for u in cell_urls]
+        self.owner: dict[str, int] = {}  # order id -> the cell that created it
+        self._turn = itertools.count()
+        self._local = threading.local()
+        router = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            server_version = "ecomctl-local-router"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def _handle(self) -> None:
+                router.handle(self)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 256
+
+        self.server = Server((bind, port), Handler)
+        self.port = self.server.server_address[1]
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.server.serve_forever, name="router", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread:
+            self.server.shutdown()
+            self._thread.join(timeout=5)
+        self.server.server_close()
+
+    # --- routing -------------------------------------------------------------------------
+
+    def cells_for(self, method: str, path: str, headers: Any) -> list[int]:
+        """The cells to try, in order: one, except for an order id this router never saw."""
+        key = headers.get("Idempotency-Key")
+        if key:
+            return [zlib.crc32(key.encode()) % len(self.cells)]
+        named = _ORDER_ID.search(path.encode())
+        if named:
+            owner = self.owner.get(named.group().decode())
+            return [owner] if owner is not None else list(range(len(self.cells)))
+        return [next(self._turn) % len(self.cells)]
+
+    def handle(self, req: BaseHTTPRequestHandler) -> None:
+        length = int(req.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self._reply(req, 413, [("Content-Type", "application/json")], b'{"message":"Request Too Long"}')
+            return
+        body = req.rfile.read(length) if length else b""
+        candidates = self.cells_for(req.command, req.path, req.headers)
+        answer: tuple[int, list[tuple[str, str]], bytes] | None = None
+        for cell in candidates:
+            answer = self._forward(cell, req, body)
+            if answer[0] != 404 or len(candidates) == 1:
+                if 200 <= answer[0] < 300 and req.command == "POST":
+                    created = _ORDER_ID.search(answer[2])
+                    if created:
+                        self.owner[created.group().decode()] = cell
+                break
+        assert answer is not None
+        self._reply(req, *answer)
+
+    def _connection(self, cell: int) -> http.client.HTTPConnection:
+        pool = getattr(self._local, "pool", None)
+        if pool is None:
+            pool = self._local.pool = {}
+        if cell not in pool:
+            host, port = self.cells[cell]
+            pool[cell] = http.client.HTTPConnection(host, port, timeout=60)
+        return pool[cell]
+
+    def _forward(self, cell: int, req: BaseHTTPRequestHandler, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+        headers = {k: v for k, v in req.headers.items() if k.lower() not in _HOP_BY_HOP}
+        if body:
+            headers["Content-Length"] = str(len(body))
+        for attempt in (1, 2):  # a kept-alive connection the cell closed is retried once, fresh
+            conn = self._connection(cell)
+            try:
+                conn.request(req.command, req.path, body=body or None, headers=headers)
+                resp = conn.getresponse()
+                payload = resp.read()
+                return resp.status, [(k, v) for k, v in resp.getheaders() if k.lower() not in _HOP_BY_HOP], payload
+            except (http.client.HTTPException, OSError) as exc:
+                conn.close()
+                self._local.pool.pop(cell, None)
+                stale = isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError))
+                # Only what is safe to send twice is retried: a read, or a creation under its key.
+                safe = req.command in ("GET", "HEAD") or "Idempotency-Key" in headers
+                if attempt == 2 or not (stale and safe):
+                    log.warning("cell %d unreachable: %s", cell, exc)
+                    return 502, [("Content-Type", "application/json")], _BAD_GATEWAY
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _reply(req: BaseHTTPRequestHandler, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
+        try:
+            req.send_response_only(status)
+            for k, v in headers:
+                req.send_header(k, v)
+            req.send_header("Content-Length", str(len(payload)))
+            req.end_headers()
+            if req.command != "HEAD":
+                req.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
