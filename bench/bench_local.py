@@ -101,6 +101,30 @@ def parse_at(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
+class CellsTable:
+    """GetItem on whichever cell holds the order (each order lives in the cell that created it)."""
+
+    def __init__(self, clients: list[Any]) -> None:
+        self.clients = clients
+        self.owner: dict[str, int] = {}
+
+    def get_item(self, **kwargs: Any) -> dict[str, Any]:
+        oid = kwargs["Key"]["orderId"]["S"]
+        order = [self.owner[oid]] if oid in self.owner else range(len(self.clients))
+        for i in order:
+            found = self.clients[i].get_item(**kwargs)
+            if found.get("Item"):
+                self.owner[oid] = i
+                return found
+        return {}
+
+
+def cpu_times(procs: list[psutil.Process]) -> tuple[float, float]:
+    """(user + system, system) CPU seconds of the platform's processes (every cell's)."""
+    times = [p.cpu_times() for p in procs]
+    return sum(t.user + t.system for t in times), sum(t.system for t in times)
+
+
 def drain(ddb: Any, table: str, step: Step, timeout_s: float, probe: int = 10) -> None:
     """Wait until every order of the step is terminal, reading each order's item.
 
@@ -145,9 +169,12 @@ def depth(sqs: Any, url: str) -> int:
     return sum(int(v) for v in attrs.values())
 
 
-def dlq_depth(sqs: Any, stage: str) -> int:
-    urls = sqs.list_queues(QueueNamePrefix=f"ecom-{stage}-").get("QueueUrls", [])
-    return sum(depth(sqs, url) for url in urls if url.endswith("-dlq"))
+def dlq_depth(sqs_cells: list[Any], stage: str) -> int:
+    total = 0
+    for sqs in sqs_cells:
+        urls = sqs.list_queues(QueueNamePrefix=f"ecom-{stage}-").get("QueueUrls", [])
+        total += sum(depth(sqs, url) for url in urls if url.endswith("-dlq"))
+    return total
 
 
 def fill_backlog(sqs: Any, stage: str, queue: str, n: int) -> None:
@@ -174,22 +201,27 @@ class Sampler:
     """Every ``period_s``: the messages waiting or in flight on the platform's queues (DLQs
     apart) and the platform's CPU seconds, for the overload timeline."""
 
-    def __init__(self, sqs: Any, stage: str, proc: psutil.Process, step: Step, period_s: float = 10.0) -> None:
+    def __init__(self, sqs_cells: list[Any], stage: str, procs: list[psutil.Process], step: Step,
+                 period_s: float = 10.0) -> None:
         import threading
 
         self.prefix = f"ecom-{stage}-"
-        urls = sqs.list_queues(QueueNamePrefix=self.prefix).get("QueueUrls", [])
-        self.urls = [u for u in urls if not u.endswith("-dlq")]
-        self.sqs, self.proc, self.step, self.period_s = sqs, proc, step, period_s
+        self.urls = []
+        for sqs in sqs_cells:
+            urls = sqs.list_queues(QueueNamePrefix=self.prefix).get("QueueUrls", [])
+            self.urls += [(sqs, u) for u in urls if not u.endswith("-dlq")]
+        self.procs, self.step, self.period_s = procs, step, period_s
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
 
     def run(self) -> None:
         while True:
-            per_queue = {u.rsplit("/", 1)[-1].removeprefix(self.prefix): depth(self.sqs, u) for u in self.urls}
-            cpu = self.proc.cpu_times()
-            self.step.samples.append((time.time(), sum(per_queue.values()), cpu.user + cpu.system, per_queue,
-                                      cpu.system))
+            per_queue: dict[str, int] = {}
+            for sqs, url in self.urls:
+                name = url.rsplit("/", 1)[-1].removeprefix(self.prefix)
+                per_queue[name] = per_queue.get(name, 0) + depth(sqs, url)
+            cpu, system = cpu_times(self.procs)
+            self.step.samples.append((time.time(), sum(per_queue.values()), cpu, per_queue, system))
             if self.stop.wait(self.period_s):
                 return
 
@@ -284,57 +316,6 @@ def report(step: Step, label: str) -> dict[str, Any]:
     return row
 
 
-def run_cells(args: argparse.Namespace, home: Path) -> int:
-    """The first rate of ``--rates``, split evenly over ``--cells`` platforms started side by side."""
-    from ecomctl.local import launcher
-    from ecomctl.local.part import LOCAL_CREDENTIALS, LocalPart
-
-    n = args.cells
-    stages = [f"bench{i}" for i in range(n)]
-    rate = float(args.rates.split(",")[0])
-    try:
-        windows = [launcher.start(s, timedelta(hours=1), tracing=not args.no_tracing)[0] for s in stages]
-        ddbs = [boto3.Session(region_name=w.region, **LOCAL_CREDENTIALS)  # type: ignore[arg-type]
-                .client("dynamodb", endpoint_url=w.aws_endpoint) for w in windows]
-        procs = [psutil.Process(LocalPart.of(w).pid) for w in windows]
-        dirs = [home / s for s in stages]
-        for d in dirs:
-            d.mkdir()
-
-        def each(fn: Any) -> list[Any]:
-            with ThreadPoolExecutor(max_workers=n) as pool:
-                return list(pool.map(fn, range(n)))
-
-        if args.warmup:
-            warm = [Step(120 / n, args.warmup) for _ in stages]
-            each(lambda i: run_load(str(windows[i].api_url), warm[i], args.workers, dirs[i]))
-            each(lambda i: drain(ddbs[i], f"ecom-{stages[i]}-orders", warm[i], args.drain_timeout))
-        steps = [Step(rate / n, args.duration) for _ in stages]
-        cpu0 = [sum(p.cpu_times()[:2]) for p in procs]
-        each(lambda i: run_load(str(windows[i].api_url), steps[i], args.workers, dirs[i]))
-        each(lambda i: drain(ddbs[i], f"ecom-{stages[i]}-orders", steps[i], args.drain_timeout))
-        for i, step in enumerate(steps):
-            step.cpu_s = sum(procs[i].cpu_times()[:2]) - cpu0[i]
-        rows = [report(step, f"cell {i}: {rate / n:g}/min") for i, step in enumerate(steps)]
-    finally:
-        for s in stages:
-            with contextlib.suppress(Exception):
-                launcher.stop(s)
-        shutil.rmtree(home, ignore_errors=True)
-    items = [item for step in steps for item in step.terminal.values()]
-    first = min(parse_at(i["history"]["L"][0]["M"]["at"]["S"]) for i in items)
-    last = max(parse_at(i["history"]["L"][-1]["M"]["at"]["S"]) for i in items)
-    latencies = [placed_to_terminal(i) for i in items]
-    total = {"step": f"{n} cells: {rate:g}/min", "offered_rpm": rate,
-             "sustained_rpm": round(len(items) / max(1e-9, last - first) * 60, 1),
-             "e2e_p50_s": round(pct(latencies, 0.5), 2), "e2e_p99_s": round(pct(latencies, 0.99), 2),
-             "cpu_ms_per_order": round(sum(s.cpu_s for s in steps) / max(1, len(items)) * 1000, 1),
-             "lost": sum(r["lost"] for r in rows), "dlq": 0}
-    for row in [*rows, total]:
-        print(json.dumps(row), flush=True)
-    return 0
-
-
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rates", default="120,240,480", help="offered orders/min per step, comma separated")
@@ -351,8 +332,7 @@ def main() -> int:
     p.add_argument("--timeline", action="store_true",
                    help="per 10 s: orders placed and terminal per minute, queued messages, platform CPU")
     p.add_argument("--cells", type=int, default=1,
-                   help="N independent platforms (one process each), the first rate split evenly between them: "
-                        "what one cell per core would give, measured without a router")
+                   help="the window's cells (ecomctl up --cells N): N platforms, one process each, behind one API")
     p.add_argument("--json", action="store_true")
     p.add_argument("--keep-log", help="copy the platform's log here before the window is removed")
     args = p.parse_args()
@@ -363,16 +343,17 @@ def main() -> int:
     from ecomctl.local import launcher
     from ecomctl.local.part import LOCAL_CREDENTIALS, LocalPart
 
-    if args.cells > 1:
-        return run_cells(args, home)
     stage = "bench"
-    window, _ = launcher.start(stage, timedelta(hours=1), tracing=not args.no_tracing)
-    pid = LocalPart.of(window).pid
-    proc = psutil.Process(pid)
+    window, _ = launcher.start(stage, timedelta(hours=1), tracing=not args.no_tracing, cells=args.cells)
+    part = LocalPart.of(window)
+    cells = part.cells or [{"pid": part.pid, "aws_endpoint": window.aws_endpoint}]
+    pid = int(cells[0]["pid"])  # the profile's process: the first cell's
+    procs = [psutil.Process(int(c["pid"])) for c in cells]
     session = boto3.Session(region_name=window.region, **LOCAL_CREDENTIALS)  # type: ignore[arg-type]
-    ddb = session.client("dynamodb", endpoint_url=window.aws_endpoint)
-    sqs = session.client("sqs", endpoint_url=window.aws_endpoint)
-    cloudwatch = session.client("cloudwatch", endpoint_url=window.aws_endpoint)
+    ddb = CellsTable([session.client("dynamodb", endpoint_url=c["aws_endpoint"]) for c in cells])
+    sqs_cells = [session.client("sqs", endpoint_url=c["aws_endpoint"]) for c in cells]
+    sqs = sqs_cells[0]
+    cloudwatch = session.client("cloudwatch", endpoint_url=window.aws_endpoint)  # shared by the cells
     rows = []
     try:
         if args.warmup:
@@ -390,18 +371,18 @@ def main() -> int:
             step = Step(rate, args.duration)
             if note:
                 step.backlog_start = queue_depth(sqs, stage, args.backlog_queue)
-            cpu0 = sum(proc.cpu_times()[:2])
+            cpu0 = cpu_times(procs)[0]
             profiler = None
             if args.profile and n == len(steps) - 1 and shutil.which("py-spy"):
                 profiler = subprocess.Popen(["py-spy", "record", "-p", str(pid), "-d", str(int(args.duration)),
                                              "--gil", "--nonblocking", "-o", args.profile]
                                             + (["-f", "raw"] if args.profile.endswith(".raw") else []),
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            with Sampler(sqs, stage, proc, step) if args.timeline else contextlib.nullcontext():
+            with Sampler(sqs_cells, stage, procs, step) if args.timeline else contextlib.nullcontext():
                 run_load(str(window.api_url), step, args.workers, home)
                 drain(ddb, f"ecom-{stage}-orders", step, args.drain_timeout)
-            step.cpu_s = sum(proc.cpu_times()[:2]) - cpu0
-            step.dlq = dlq_depth(sqs, stage)
+            step.cpu_s = cpu_times(procs)[0] - cpu0
+            step.dlq = dlq_depth(sqs_cells, stage)
             if note:
                 step.backlog_end = queue_depth(sqs, stage, args.backlog_queue)
             if profiler is not None:
@@ -433,7 +414,7 @@ def main() -> int:
                  or r["lost"]), None)
     summary = {
         "machine": f"{os.cpu_count()} cpu, python {sys.version.split()[0]}",
-        "tracing": not args.no_tracing, "transport": args.transport, "steps": rows,
+        "tracing": not args.no_tracing, "transport": args.transport, "cells": args.cells, "steps": rows,
         "knee": knee["step"] if knee else "not reached",
         "goal": f">= {GOAL_RPM}/min for 5 min with p99 placed->terminal <= {GOAL_P99_S}s, zero lost",
         "goal_met": any(r["offered_rpm"] >= GOAL_RPM and r["sustained_rpm"] >= 0.95 * GOAL_RPM

@@ -58,12 +58,25 @@ def _no_window(result: NoWindow) -> list[RenderableType]:
     return [f"no window is running for stage {result.stage!r}"]
 
 
+def _target_rows(info: dict[str, Any]) -> dict[str, Any]:
+    """A target's facts as table rows; the cells of a local window, one line each."""
+    rows = {}
+    for key, value in info.items():
+        if key == "cells" and isinstance(value, list):
+            value = "\n".join(f"cell {c.get('cell')}: pid {c.get('pid')}, API {c.get('api')}, "
+                               f"AWS endpoint {c.get('aws_endpoint')}" for c in value if isinstance(c, dict))
+            value += "\n(the API above routes to them; the AWS endpoint above is cell 0, which also holds the " \
+                     "shared SSM, X-Ray, CloudWatch, S3 and Scheduler)"
+        rows[key.replace("_", " ")] = value
+    return rows
+
+
 @tables.register
 def _up(result: UpResult) -> list[RenderableType]:
     w = result.window
     rows: dict[str, Any] = {"API": w.api_url, "AWS endpoint": w.aws_endpoint or "(the region's own)",
                             "deadline": f"{w.deadline} (in {format_duration(w.ttl_s)})"}
-    rows.update({k.replace("_", " "): v for k, v in result.target_info.items()})
+    rows.update(_target_rows(result.target_info))
     shown: list[RenderableType] = [key_values(f"{w.target} window [bold]{w.stage}[/bold] is up", rows)]
     if w.api_url:
         order = '{"customerId":"c-1","items":[{"sku":"SKU-0001","quantity":1,"unitPrice":9.99}]}'
@@ -79,7 +92,7 @@ def _status(result: StatusResult) -> list[RenderableType]:
     w = result.window
     head = {"time left": f"{format_duration(result.ttl_remaining_s)} (deadline {w.deadline})",
             "API": w.api_url, "AWS endpoint": w.aws_endpoint or "(the region's own)"}
-    head.update({k.replace("_", " "): v for k, v in result.target_info.items()})
+    head.update(_target_rows(result.target_info))
     shown: list[RenderableType] = [key_values(f"{w.target} window [bold]{w.stage}[/bold]", head)]
     shown.append(columns("queues", ["queue", "visible", "in flight", "DLQ"],
                          [[q.queue, q.visible, q.in_flight, f"[red]{q.dlq}[/red]" if q.dlq else 0]
