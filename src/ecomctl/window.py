@@ -57,6 +57,17 @@ def check_ttl(ttl: timedelta, allow_long: bool) -> None:
         )
 
 
+MAX_CELLS = 8
+
+
+def check_cells(cells: int, target: str) -> None:
+    """``--cells``: whole local platforms side by side (ecomctl.local.cells)."""
+    if not 1 <= cells <= MAX_CELLS:
+        raise UsageError(f"invalid --cells {cells}: between 1 and {MAX_CELLS} (one per core is the useful most)")
+    if cells != 1 and target != "local":
+        raise UsageError("--cells is for the local target (on AWS, Lambda scales each function by itself)")
+
+
 def format_duration(seconds: float) -> str:
     seconds = max(0, int(seconds))
     h, rest = divmod(seconds, 3600)

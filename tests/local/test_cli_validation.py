@@ -44,6 +44,17 @@ def test_up_refuses_bad_ttl_before_starting(tmp_path, ttl):
     assert not (tmp_path / "windows").exists() or not any((tmp_path / "windows").iterdir())
 
 
+@pytest.mark.parametrize(("args", "says"), [
+    (["--cells", "0"], "invalid --cells 0"), (["--cells", "9"], "invalid --cells 9"),
+    (["--cells", "2", "--target", "aws"], "for the local target")])
+@pytest.mark.parametrize("command", ["up", "gameday"])
+def test_bad_cells_refused_before_starting(tmp_path, command, args, says):
+    run = cli(tmp_path, command, *args)
+    one_line_error(run)
+    assert run.code == 2 and says in run.err
+    assert not (tmp_path / "windows").exists() or not any((tmp_path / "windows").iterdir())
+
+
 def test_up_aws_target_without_credentials(tmp_path):
     run = cli(tmp_path, "up", "--target", "aws", "--yes", AWS_SHARED_CREDENTIALS_FILE="/nonexistent",
               AWS_CONFIG_FILE="/nonexistent", AWS_EC2_METADATA_DISABLED="true")

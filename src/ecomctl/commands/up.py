@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ecomctl.window import DEFAULT_TTL, check_ttl, parse_ttl
+from ecomctl.window import DEFAULT_TTL, check_cells, check_ttl, parse_ttl
 
 
 def up(
@@ -19,7 +19,7 @@ def up(
     yes: bool = typer.Option(False, "--yes", "-y", help="aws: deploy without asking (account, cost are printed)."),
     notify: str | None = typer.Option(None, "--notify", envvar="ECOMCTL_NOTIFY", metavar="EMAIL",
                                       help="aws: e-mail the teardown's reports (nothing left, or what is) here."),
-    cells: int = typer.Option(1, "--cells", min=1, max=8,
+    cells: int = typer.Option(1, "--cells",
                               help="local: N whole platforms, one process (one core) each, behind one API."),
     json_output: bool = typer.Option(False, "--json", help="Print the window as JSON."),
 ) -> None:
@@ -31,10 +31,7 @@ def up(
     duration = parse_ttl(ttl)
     check_ttl(duration, allow_long)
     targets.get(target)  # an unknown target is a usage error before anything starts
-    if cells != 1 and target != "local":
-        from ecomctl.errors import UsageError
-
-        raise UsageError("--cells is for the local target (on AWS, Lambda scales each function by itself)")
+    check_cells(cells, target)
     aws_flags = (("--yes",) if yes else ()) + (("--with-opensearch",) if with_opensearch else ())
     request = StartRequest(stage=stage, ttl=duration, api_port=port, tracing=tracing, cells=cells,
                            extra_args=aws_flags if target == "aws" else (),

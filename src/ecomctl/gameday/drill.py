@@ -38,6 +38,7 @@ class DrillOptions:
     scenarios: tuple[str, ...] = ()
     quick: bool = False
     report_dir: Path = Path("gameday-report")
+    cells: int = 1  # local: the window's cells when the drill brings it up
 
     @property
     def baseline_s(self) -> float:
@@ -105,7 +106,7 @@ class Drill:
         _target, found = lifecycle.find(self.ctx, self.options.stage)
         if found.window is None:
             self.say(f"bringing up a {self.options.target} window (stage {self.options.stage})")
-            request = StartRequest(stage=self.options.stage, ttl=self.options.ttl)
+            request = StartRequest(stage=self.options.stage, ttl=self.options.ttl, cells=self.options.cells)
             lifecycle.up(self.ctx, self.options.target, request, progress=self.say)
             self._owned = True
         else:

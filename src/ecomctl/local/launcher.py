@@ -25,7 +25,7 @@ import psutil
 from ecomctl import state
 from ecomctl.errors import PreconditionFailed, UserError
 from ecomctl.local.part import LocalPart, process_alive, process_started
-from ecomctl.window import iso, parse_iso
+from ecomctl.window import check_cells, iso, parse_iso
 
 READY_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 20.0
@@ -115,8 +115,7 @@ def start(
         target="local", stage=stage, deadline=iso(deadline), started_at=iso(now), ttl_s=int(ttl.total_seconds()),
     ))
     state.create(record)
-    if cells < 1 or cells > MAX_CELLS:
-        raise UserError(f"--cells must be between 1 and {MAX_CELLS}, not {cells}")
+    check_cells(cells, "local")
     entry = ["ecomctl.local.runtime"] if cells == 1 else ["ecomctl.local.cells", "--cells", str(cells)]
     cmd = [
         sys.executable, "-m", *entry, "--stage", stage,
