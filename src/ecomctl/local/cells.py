@@ -106,7 +106,8 @@ def _start_cell(index: int, args: argparse.Namespace, runtime_args: list[str], w
                 shared: str | None) -> Cell:
     ready = workdir / f"cell-{index}.json"
     cmd = [sys.executable, "-m", "ecomctl.local.runtime", "--stage", args.stage, "--deadline", args.deadline,
-           "--state-file", args.state_file, "--ready-file", str(ready), "--cell", str(index), "--api-port", "0",
+           "--state-file", args.state_file, "--ready-file", str(ready), "--cell", str(index),
+           "--cell-count", str(args.cells), "--api-port", "0",
            *runtime_args]
     if shared:
         cmd += ["--shared-endpoint", shared]

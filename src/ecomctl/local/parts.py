@@ -306,14 +306,15 @@ def function_arns(topology: Topology, resources: Resources) -> dict[str, str]:
 
 @contextlib.contextmanager
 def function_host(topology: Topology, resources: Resources, hooks: Sequence[InvocationHook],
-                  recorder: Any = None, trace_all: bool = False) -> Iterator[FunctionHost]:
+                  recorder: Any = None, trace_all: bool = False, cell: int = 0,
+                  cells: int = 1) -> Iterator[FunctionHost]:
     """The handlers behind moto's Lambda API, every one imported now (an import error shows at start)."""
     from ecomshop.config import reset_clients
 
     arns = function_arns(topology, resources)
     host = FunctionHost(topology, arns)
     if recorder is not None:
-        host.wrapper = tracing.segment_wrapper(recorder, dict(arns), sample_all=trace_all)
+        host.wrapper = tracing.segment_wrapper(recorder, dict(arns), sample_all=trace_all, cell=cell, cells=cells)
     host.hooks.extend(hooks)
     reset_clients()  # the handlers' cached clients were built for another environment
     install(host)

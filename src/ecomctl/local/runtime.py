@@ -55,6 +55,7 @@ class Options:
     # Cells (ecomctl.local.cells): this cell's number, where it reports ready instead of
     # writing the state file, and the endpoint of the services the cells share.
     cell: int = 0
+    cell_count: int = 1
     ready_file: str | None = None
     shared_endpoint: str | None = None
 
@@ -92,7 +93,8 @@ def enter_parts(opts: Options, stop: threading.Event, stack: contextlib.ExitStac
         parts.metrics_emitter(topology, resources, client, opts.stage, opts.metrics_period_s))
     stack.enter_context(parts.emf_capture(metrics.on_emf))
     host = stack.enter_context(parts.function_host(
-        topology, resources, [metrics.on_invocation], xray.recorder if xray else None, opts.trace_all))
+        topology, resources, [metrics.on_invocation], xray.recorder if xray else None, opts.trace_all,
+        opts.cell, opts.cell_count))
     stack.enter_context(parts.firehose_delivery(topology, resources, client, opts.firehose_interval_s))
     stack.enter_context(parts.sqs_pollers(host, resources, parts.poller_sqs(opts.transport, client), opts.concurrency))
     api = stack.enter_context(
@@ -245,6 +247,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     p.add_argument("--profile-out", default=env("ECOMCTL_LOCAL_PROFILE_OUT"))
     p.add_argument("--transport", choices=("inprocess", "http"), default=env("ECOMCTL_LOCAL_TRANSPORT", "inprocess"))
     p.add_argument("--cell", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--cell-count", type=int, default=1, help=argparse.SUPPRESS)
     p.add_argument("--ready-file", help=argparse.SUPPRESS)
     p.add_argument("--shared-endpoint", help=argparse.SUPPRESS)
     p.add_argument("--api-auth", choices=("none", "iam"), default=env("ECOMCTL_LOCAL_API_AUTH", "none"),
@@ -255,7 +258,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         state_file=a.state_file, api_port=a.api_port, tracing=not a.no_tracing, trace_all=a.trace_all,
         metrics_period_s=a.metrics_period, firehose_interval_s=a.firehose_interval,
         concurrency=a.concurrency, profile_out=a.profile_out, transport=a.transport, api_auth=a.api_auth,
-        cell=a.cell, ready_file=a.ready_file, shared_endpoint=a.shared_endpoint,
+        cell=a.cell, cell_count=a.cell_count, ready_file=a.ready_file, shared_endpoint=a.shared_endpoint,
     )
 
 

@@ -20,6 +20,9 @@ invocation runs with the SDK's dummy segment, so nothing is recorded or sent for
 from __future__ import annotations
 
 import os
+import random
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -95,10 +98,39 @@ def environment(daemon_address: str | None) -> dict[str, str | None]:
     }
 
 
-def segment_wrapper(recorder: Any, arns: dict[str, str], sample_all: bool = False) -> Any:
-    from aws_xray_sdk.core.sampling.local.sampler import LocalSampler
+class CellSampler:
+    """Lambda's default sampling for one function: the first invocation each second, then 5 %.
 
-    samplers = {logical: LocalSampler() for logical in arns}
+    Lambda's reservoir is the function's, however many environments run it. With cells,
+    every cell hosts every function, and one sampler per cell would trace ``cells``
+    invocations a second. So the reservoir is the cells' in turn: cell ``i`` may take it
+    only in the seconds where ``second % cells == i``; the 5 % applies in every cell.
+    Written here rather than taken from the SDK's LocalSampler, whose reservoir reads the
+    clock itself and cannot be shared between processes; with one cell it decides as that
+    sampler does.
+    """
+
+    RATE = 0.05
+
+    def __init__(self, cell: int = 0, cells: int = 1, rng: random.Random | None = None) -> None:
+        self.cell, self.cells = cell, max(1, cells)
+        self._rng = rng or random.Random()
+        self._lock = threading.Lock()
+        self._reservoir_second: int | None = None  # the last second whose reservoir was taken
+
+    def should_trace(self, now: float | None = None) -> bool:
+        second = int(time.time() if now is None else now)
+        if second % self.cells == self.cell:
+            with self._lock:
+                if self._reservoir_second != second:
+                    self._reservoir_second = second
+                    return True
+        return self._rng.random() < self.RATE
+
+
+def segment_wrapper(recorder: Any, arns: dict[str, str], sample_all: bool = False, cell: int = 0,
+                    cells: int = 1) -> Any:
+    samplers = {logical: CellSampler(cell, cells) for logical in arns}
 
     @contextmanager
     def wrapper(fn: Function, context: Any) -> Iterator[None]:
