@@ -264,8 +264,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
 
 def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
+    cell = f"cell {opts.cell} " if opts.ready_file else ""  # the cells of a window share its log
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+                        format=f"%(asctime)s {cell}%(levelname)s %(name)s %(message)s")
     for noisy in ("werkzeug", "botocore", "urllib3", "aws_xray_sdk"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     platform = Platform(opts)
