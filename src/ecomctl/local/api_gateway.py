@@ -110,27 +110,25 @@ def proxy_event(
     }
 
 
-class ApiGateway:
-    """A threaded HTTP front door for the topology's API function."""
+class HttpFront:
+    """A threaded HTTP/1.1 server on 127.0.0.1 whose every request goes to ``handle``
+    (the order API here, the cells' router in ``ecomctl.local.router``)."""
 
-    def __init__(self, host: FunctionHost, function: str, stage: str, port: int, bind: str = "127.0.0.1",
-                 authorize: Authorize | None = None) -> None:
-        self.host = host
-        self.function = function
-        self.stage = stage
-        self.authorize = authorize
-        self.hooks: list[RequestHook] = []
-        gateway = self
+    server_version = "ecomctl-local"
+    thread_name = "http-front"
+
+    def __init__(self, port: int, bind: str = "127.0.0.1") -> None:
+        front = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
-            server_version = "ecomctl-local-apigw"
+            server_version = front.server_version
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
             def _handle(self) -> None:
-                gateway.handle(self)
+                front.handle(self)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
 
@@ -147,7 +145,7 @@ class ApiGateway:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.server.serve_forever, name="apigw", daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, name=self.thread_name, daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -155,6 +153,25 @@ class ApiGateway:
             self.server.shutdown()
             self._thread.join(timeout=5)
         self.server.server_close()
+
+    def handle(self, req: BaseHTTPRequestHandler) -> None:
+        raise NotImplementedError
+
+
+class ApiGateway(HttpFront):
+    """A threaded HTTP front door for the topology's API function."""
+
+    server_version = "ecomctl-local-apigw"
+    thread_name = "apigw"
+
+    def __init__(self, host: FunctionHost, function: str, stage: str, port: int, bind: str = "127.0.0.1",
+                 authorize: Authorize | None = None) -> None:
+        super().__init__(port, bind)
+        self.host = host
+        self.function = function
+        self.stage = stage
+        self.authorize = authorize
+        self.hooks: list[RequestHook] = []
 
     def handle(self, req: BaseHTTPRequestHandler) -> None:
         started = time.perf_counter()

@@ -181,12 +181,6 @@ def _write_state(stage: str, state_file: str, router: Any, cells: list[Cell]) ->
     state_mod.write(part.into(current))
 
 
-def _recorded_deadline(state_file: str, current: float) -> float:
-    from ecomctl.local.runtime import _recorded_deadline as read
-
-    return read(state_file, current)
-
-
 def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[str]]:
     p = argparse.ArgumentParser(prog="ecomctl-local-cells", description=__doc__)
     p.add_argument("--cells", type=int, required=True)
@@ -200,6 +194,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, list[
 def main(argv: list[str] | None = None) -> int:
     from ecomctl import state as state_mod
     from ecomctl.local.router import Router
+    from ecomctl.local.runtime import _recorded_deadline  # the cells read the same file the same way
 
     args, runtime_args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,

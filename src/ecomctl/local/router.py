@@ -21,11 +21,11 @@ import logging
 import re
 import threading
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
-from ecomctl.local.api_gateway import MAX_BODY
+from ecomctl.local.api_gateway import MAX_BODY, HttpFront
 
 _ORDER_ID = re.compile(rb"ord-[0-9a-f]{20}")  # the platform's order ids (ecomshop.orders.store)
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
@@ -34,7 +34,10 @@ _BAD_GATEWAY = b'{"message": "Internal server error"}'
 log = logging.getLogger("ecomctl.local.router")
 
 
-class Router:
+class Router(HttpFront):
+    server_version = "ecomctl-local-router"
+    thread_name = "router"
+
     def __init__(self, cell_urls: list[str], port: int = 0, bind: str = "127.0.0.1") -> None:
         if not cell_urls:
             raise ValueError("a router needs at least one cell")
@@ -42,41 +45,7 @@ class Router:
         self.owner: dict[str, int] = {}  # order id -> the cell that created it
         self._turn = itertools.count()
         self._local = threading.local()
-        router = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            server_version = "ecomctl-local-router"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-            def _handle(self) -> None:
-                router.handle(self)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            request_queue_size = 256
-
-        self.server = Server((bind, port), Handler)
-        self.port = self.server.server_address[1]
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.server.serve_forever, name="router", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread:
-            self.server.shutdown()
-            self._thread.join(timeout=5)
-        self.server.server_close()
+        super().__init__(port, bind)
 
     # --- routing -------------------------------------------------------------------------
 
