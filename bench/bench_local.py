@@ -58,6 +58,7 @@ class Step:
     backlog_start: int | None = None  # messages still queued in the backlog queue when the load starts
     backlog_end: int | None = None
     api_pct: dict[str, float] = field(default_factory=dict)  # the load child's p50/p99 of the API
+    calls: dict[str, int] = field(default_factory=dict)  # the platform's AWS calls in the step, by operation
     # (wall time, queued messages, platform cpu s, queued per queue, platform system cpu s)
     samples: list[tuple[float, int, float, dict[str, int], float]] = field(default_factory=list)
 
@@ -286,6 +287,16 @@ def function_busy(cw: Any, stage: str, step: Step) -> dict[str, dict[str, float]
     return out
 
 
+def all_calls(call_counts: Any, counts_file: Path) -> dict[str, int]:
+    """The AWS calls every platform process has made so far (a cell writes ``calls.json.cellN``)."""
+    total: dict[str, int] = {}
+    for path in counts_file.parent.glob(counts_file.name + "*"):
+        if path.suffix != ".tmp":
+            for op, n in call_counts.read(path).items():
+                total[op] = total.get(op, 0) + n
+    return total
+
+
 def report(step: Step, label: str) -> dict[str, Any]:
     latencies = [placed_to_terminal(item) for item in step.terminal.values()]
     done = len(step.terminal)
@@ -310,6 +321,9 @@ def report(step: Step, label: str) -> dict[str, Any]:
         "dlq": step.dlq,
         "completed": sum(1 for i in step.terminal.values() if i["status"]["S"] == "COMPLETED"),
         "wall_s": round(span, 1),
+        "calls_per_order": round(sum(step.calls.values()) / max(1, done), 1),
+        "calls_by_operation": {op: round(n / max(1, done), 2)
+                               for op, n in sorted(step.calls.items(), key=lambda kv: -kv[1])},
     }
     if step.backlog_start is not None:
         row["backlog_start"], row["backlog_end"] = step.backlog_start, step.backlog_end
@@ -340,7 +354,9 @@ def main() -> int:
     home = Path(tempfile.mkdtemp(prefix="ecomctl-bench-"))
     os.environ["ECOMCTL_HOME"] = str(home)
     os.environ["ECOMCTL_LOCAL_TRANSPORT"] = args.transport
-    from ecomctl.local import launcher
+    counts_file = home / "calls.json"  # each platform process counts its AWS calls (ecomctl.local.call_counts)
+    os.environ["ECOMCTL_LOCAL_CALL_COUNTS_OUT"] = str(counts_file)
+    from ecomctl.local import call_counts, launcher
     from ecomctl.local.part import LOCAL_CREDENTIALS, LocalPart
 
     stage = "bench"
@@ -372,6 +388,7 @@ def main() -> int:
             if note:
                 step.backlog_start = queue_depth(sqs, stage, args.backlog_queue)
             cpu0 = cpu_times(procs)[0]
+            calls0 = all_calls(call_counts, counts_file)
             profiler = None
             if args.profile and n == len(steps) - 1 and shutil.which("py-spy"):
                 profiler = subprocess.Popen(["py-spy", "record", "-p", str(pid), "-d", str(int(args.duration)),
@@ -382,6 +399,8 @@ def main() -> int:
                 run_load(str(window.api_url), step, args.workers, home)
                 drain(ddb, f"ecom-{stage}-orders", step, args.drain_timeout)
             step.cpu_s = cpu_times(procs)[0] - cpu0
+            time.sleep(1.2)  # the counts are written every second
+            step.calls = call_counts.difference(all_calls(call_counts, counts_file), calls0)
             step.dlq = dlq_depth(sqs_cells, stage)
             if note:
                 step.backlog_end = queue_depth(sqs, stage, args.backlog_queue)
@@ -394,7 +413,9 @@ def main() -> int:
                 row["function_busy"] = function_busy(cloudwatch, stage, step)
             rows.append(row)
             if not args.json:
-                print(json.dumps({k: v for k, v in row.items() if k not in ("timeline", "function_busy")}),
+                print(json.dumps({k: v for k, v in row.items()
+                                  if k not in ("timeline", "function_busy", "calls_by_operation")}), flush=True)
+                print("  calls per order: " + ", ".join(f"{op} {n}" for op, n in row["calls_by_operation"].items()),
                       flush=True)
                 for w in row.get("timeline", []):
                     print(f"  t={w['t_s']:>4}s placed {w['placed_rpm']:>5}/min terminal {w['terminal_rpm']:>5}/min "

@@ -50,6 +50,7 @@ class Options:
     firehose_interval_s: float | None = None
     concurrency: int = DEFAULT_CONCURRENCY
     profile_out: str | None = None
+    call_counts_out: str | None = None  # the AWS calls by operation, as JSON (bench_local)
     transport: str = "inprocess"  # or "http": handlers call the moto server over HTTP
     api_auth: str = "none"  # or "iam": the order API requires SigV4, as the deployed one does
     # Cells (ecomctl.local.cells): this cell's number, where it reports ready instead of
@@ -73,11 +74,13 @@ class Running:
 
 def enter_parts(opts: Options, stop: threading.Event, stack: contextlib.ExitStack) -> Running:
     """Every part of the platform, in start-up order, on ``stack`` (which exits them in reverse)."""
-    from ecomctl.local import parts
+    from ecomctl.local import call_counts, parts
     from ecomctl.local.provision import provision
     from ecomshop.topology import build_topology
 
     topology = build_topology(opts.stage)
+    if opts.call_counts_out:
+        call_counts.install()  # before any client exists
     env = stack.enter_context(parts.Environment())
     moto = stack.enter_context(parts.moto_server())
     session = parts.local_session()
@@ -106,6 +109,10 @@ def enter_parts(opts: Options, stop: threading.Event, stack: contextlib.ExitStac
     if opts.shared_endpoint is None:  # the flags are the first cell's; it sweeps them for all
         stack.enter_context(parts.flag_sweeper(client, topology.ssm_prefix))
     stack.enter_context(parts.profiler(opts.profile_out))
+    counts_out = opts.call_counts_out
+    if counts_out and opts.ready_file:  # a cell of several: one file each
+        counts_out = f"{counts_out}.cell{opts.cell}"
+    stack.enter_context(call_counts.recorder(counts_out))
     # `ecomctl extend` moves the deadline in the state file; the watchdog re-reads it.
     watchdog = parts.DeadlineWatchdog(opts.deadline, stop,
                                       lambda current: _recorded_deadline(opts.state_file, current))
@@ -245,6 +252,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     p.add_argument("--firehose-interval", type=float, default=float(interval) if interval else None)
     p.add_argument("--concurrency", type=int, default=int(env("ECOMCTL_LOCAL_CONCURRENCY", DEFAULT_CONCURRENCY)))
     p.add_argument("--profile-out", default=env("ECOMCTL_LOCAL_PROFILE_OUT"))
+    p.add_argument("--call-counts-out", default=env("ECOMCTL_LOCAL_CALL_COUNTS_OUT"))
     p.add_argument("--transport", choices=("inprocess", "http"), default=env("ECOMCTL_LOCAL_TRANSPORT", "inprocess"))
     p.add_argument("--cell", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--cell-count", type=int, default=1, help=argparse.SUPPRESS)
@@ -257,7 +265,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
         stage=a.stage, deadline=datetime.fromisoformat(a.deadline.replace("Z", "+00:00")),
         state_file=a.state_file, api_port=a.api_port, tracing=not a.no_tracing, trace_all=a.trace_all,
         metrics_period_s=a.metrics_period, firehose_interval_s=a.firehose_interval,
-        concurrency=a.concurrency, profile_out=a.profile_out, transport=a.transport, api_auth=a.api_auth,
+        concurrency=a.concurrency, profile_out=a.profile_out, call_counts_out=a.call_counts_out,
+        transport=a.transport, api_auth=a.api_auth,
         cell=a.cell, cell_count=a.cell_count, ready_file=a.ready_file, shared_endpoint=a.shared_endpoint,
     )
 

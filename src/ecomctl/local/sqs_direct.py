@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ecomctl.local import call_counts
+
 
 def _queue_name(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
@@ -42,6 +44,7 @@ class BackendSqs:
     def receive_message(self, *, QueueUrl: str, MaxNumberOfMessages: int = 1,
                         WaitTimeSeconds: int | None = None, AttributeNames: list[str] | None = None,
                         MessageAttributeNames: list[str] | None = None) -> dict[str, Any]:
+        call_counts.count("lambda-esm.ReceiveMessage")
         backend = self._backend(QueueUrl)
         name = _queue_name(QueueUrl)
         queue = backend.get_queue(name)
@@ -52,6 +55,7 @@ class BackendSqs:
         return {"Messages": out} if out else {}
 
     def delete_message_batch(self, *, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        call_counts.count("lambda-esm.DeleteMessageBatch")
         success, errors = self._backend(QueueUrl).delete_message_batch(_queue_name(QueueUrl), Entries)
         result: dict[str, Any] = {"Successful": [{"Id": i} for i in success]}
         if errors:
