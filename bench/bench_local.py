@@ -262,6 +262,20 @@ def timeline(step: Step, window_s: float = 10.0) -> list[dict[str, Any]]:
     return rows
 
 
+def overload_summary(rows: list[dict[str, Any]], offered_rpm: float) -> dict[str, Any] | None:
+    """Completions per minute while the load runs against after it stops (issue #12's band:
+    within 10 %). The first window (the ramp) and the last (partial) are left out."""
+    inner = rows[1:-1]
+    during = [r["terminal_rpm"] for r in inner if r["placed_rpm"] >= 0.5 * offered_rpm]
+    after = [r["terminal_rpm"] for r in inner if r["placed_rpm"] == 0]
+    if not during or not after:
+        return None
+    mean_during, mean_after = sum(during) / len(during), sum(after) / len(after)
+    return {"during_rpm": round(mean_during), "during_range": [min(during), max(during)],
+            "after_rpm": round(mean_after), "after_range": [min(after), max(after)],
+            "ratio": round(mean_during / max(1e-9, mean_after), 2)}
+
+
 def function_busy(cw: Any, stage: str, step: Step) -> dict[str, dict[str, float]]:
     """Per function over the step: invocations and the seconds spent inside them, from the
     AWS/Lambda Duration the platform emits. A stage whose seconds approach its pollers x the
@@ -409,18 +423,24 @@ def main() -> int:
             row = report(step, f"{rate:g}/min {note}".strip())
             if args.timeline:
                 row["timeline"] = timeline(step)
+                row["overload"] = overload_summary(row["timeline"], rate)
                 time.sleep(12)  # the platform emits its AWS/Lambda metrics every 10 s
                 row["function_busy"] = function_busy(cloudwatch, stage, step)
             rows.append(row)
             if not args.json:
-                print(json.dumps({k: v for k, v in row.items()
-                                  if k not in ("timeline", "function_busy", "calls_by_operation")}), flush=True)
+                nested = ("timeline", "function_busy", "calls_by_operation", "overload")
+                print(json.dumps({k: v for k, v in row.items() if k not in nested}), flush=True)
                 print("  calls per order: " + ", ".join(f"{op} {n}" for op, n in row["calls_by_operation"].items()),
                       flush=True)
                 for w in row.get("timeline", []):
                     print(f"  t={w['t_s']:>4}s placed {w['placed_rpm']:>5}/min terminal {w['terminal_rpm']:>5}/min "
                           f"queued {w['queued']} cpu {w['cpu_cores']} (system {w['cpu_system_share']}) {w['by_queue']}",
                           flush=True)
+                if row.get("overload"):
+                    o = row["overload"]
+                    print(f"  completions while loaded {o['during_rpm']}/min ({o['during_range'][0]}-"
+                          f"{o['during_range'][1]}), after {o['after_rpm']}/min ({o['after_range'][0]}-"
+                          f"{o['after_range'][1]}): ratio {o['ratio']}", flush=True)
                 for fn, busy in row.get("function_busy", {}).items():
                     print(f"  {fn:>22}: {busy['invocations']:>5} invocations, {busy['busy_s']:>6}s inside them, "
                           f"{busy['mean_s']}s each (AWS/Lambda Duration, warm-up included)", flush=True)

@@ -32,7 +32,7 @@ import boto3
 import botocore.session
 from botocore.config import Config
 
-from ecomctl.local import cells, moto_patches, telemetry, tracing
+from ecomctl.local import admission, cells, moto_patches, telemetry, tracing
 from ecomctl.local.api_gateway import ApiGateway
 from ecomctl.local.firehose import FirehoseDelivery
 from ecomctl.local.lambda_bridge import FunctionHost, InvocationHook, install, uninstall
@@ -350,9 +350,18 @@ def poller_sqs(transport: str, client: ClientFactory) -> Any:
     return client("sqs")
 
 
+def saga_admission(resources: Resources, sqs: Any) -> admission.Admission:
+    """The saga's entrance waits while its task queues are behind (``ECOMCTL_LOCAL_ADMISSION``: the limit, 0 off)."""
+    limit = int(os.environ.get("ECOMCTL_LOCAL_ADMISSION", admission.DEFAULT_LIMIT))
+    urls = [resources.queue_url(q) for q in admission.task_queues(resources)]
+    return admission.Admission(urls, admission.waiting_messages(sqs), limit)
+
+
 def sqs_pollers(host: FunctionHost, resources: Resources, sqs: Any, concurrency: int) -> Threads:
     """Lambda's SQS event-source pollers: ``concurrency`` per queue, capped by reserved concurrency."""
     topology = resources.topology
+    gate = saga_admission(resources, sqs)
+    entrance = set(admission.entrance_queues(resources))
     loops: list[tuple[str, Loop]] = []
     for q in topology.queues:
         consumer = topology.consumer_of(q.logical)
@@ -360,7 +369,8 @@ def sqs_pollers(host: FunctionHost, resources: Resources, sqs: Any, concurrency:
         if consumer is not None and consumer.reserved_concurrency is not None:
             n = min(n, consumer.reserved_concurrency)
         for i in range(max(1, n)):
-            poller = SqsPoller(host, resources, q.logical, sqs, REGION)
+            poller = SqsPoller(host, resources, q.logical, sqs, REGION,
+                               gate if q.logical in entrance else None)
             loops.append((f"poller-{q.logical}-{i}", poller.run))
     return Threads(loops)
 

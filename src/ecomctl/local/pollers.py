@@ -17,14 +17,17 @@ import threading
 import time
 from typing import Any
 
+from ecomctl.local.admission import Admission
 from ecomctl.local.lambda_bridge import FunctionHost
 from ecomctl.local.provision import Resources
 
 log = logging.getLogger("ecomctl.local.pollers")
+ADMISSION_RECHECK_S = 0.05
 
 
 class SqsPoller:
-    def __init__(self, host: FunctionHost, resources: Resources, queue: str, sqs: Any, region: str) -> None:
+    def __init__(self, host: FunctionHost, resources: Resources, queue: str, sqs: Any, region: str,
+                 admission: Admission | None = None) -> None:
         topology = resources.topology
         consumer = topology.consumer_of(queue)
         if consumer is None:
@@ -38,6 +41,7 @@ class SqsPoller:
         self.region = region
         self.invocations = 0
         self.errors = 0
+        self.admission = admission  # receive only while it is open (the saga's entrance)
         self.batching_window_s = float(os.environ.get("ECOMCTL_LOCAL_BATCHING_WINDOW") or self.queue.batching_window_s)
 
     def _event(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -109,6 +113,9 @@ class SqsPoller:
 
     def run(self, stop: threading.Event, wait_s: int = 1) -> None:
         while not stop.is_set():
+            if self.admission is not None and not self.admission.open():
+                stop.wait(ADMISSION_RECHECK_S)
+                continue
             try:
                 self.poll_once(wait_s)
             except Exception:  # the endpoint going away at shutdown must not kill the thread noisily

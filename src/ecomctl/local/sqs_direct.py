@@ -54,6 +54,10 @@ class BackendSqs:
         out = [_as_api(m, bool(AttributeNames)) for m in messages]
         return {"Messages": out} if out else {}
 
+    def visible_messages(self, url: str) -> int:
+        """ApproximateNumberOfMessages, as GetQueueAttributes computes it."""
+        return int(self._backend(url).get_queue(_queue_name(url)).approximate_number_of_messages)
+
     def delete_message_batch(self, *, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
         call_counts.count("lambda-esm.DeleteMessageBatch")
         success, errors = self._backend(QueueUrl).delete_message_batch(_queue_name(QueueUrl), Entries)
