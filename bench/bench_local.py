@@ -54,6 +54,8 @@ class Step:
     drained_at: float = 0.0
     terminal: dict[str, dict[str, Any]] = field(default_factory=dict)
     cpu_s: float = 0.0
+    load_cpu_s: float = 0.0  # the Locust child's (it shares this machine's cores with the platform)
+    router_cpu_s: float = 0.0  # the cells' supervisor and router
     dlq: int = 0
     backlog_start: int | None = None  # messages still queued in the backlog queue when the load starts
     backlog_end: int | None = None
@@ -124,6 +126,12 @@ def cpu_times(procs: list[psutil.Process]) -> tuple[float, float]:
     """(user + system, system) CPU seconds of the platform's processes (every cell's)."""
     times = [p.cpu_times() for p in procs]
     return sum(t.user + t.system for t in times), sum(t.system for t in times)
+
+
+def waited_children_cpu() -> float:
+    """CPU seconds of this process's children that have ended and been waited for (the load child)."""
+    t = os.times()
+    return t.children_user + t.children_system
 
 
 def drain(ddb: Any, table: str, step: Step, timeout_s: float, probe: int = 10) -> None:
@@ -331,6 +339,8 @@ def report(step: Step, label: str) -> dict[str, Any]:
         "e2e_p50_s": round(pct(latencies, 0.5), 2),
         "e2e_p99_s": round(pct(latencies, 0.99), 2),
         "cpu_ms_per_order": round(step.cpu_s / max(1, done) * 1000, 1),
+        "load_cpu_ms_per_order": round(step.load_cpu_s / max(1, done) * 1000, 1),
+        "router_cpu_ms_per_order": round(step.router_cpu_s / max(1, done) * 1000, 1),
         "lost": len(step.order_ids) - done,
         "dlq": step.dlq,
         "completed": sum(1 for i in step.terminal.values() if i["status"]["S"] == "COMPLETED"),
@@ -379,6 +389,7 @@ def main() -> int:
     cells = part.cells or [{"pid": part.pid, "aws_endpoint": window.aws_endpoint}]
     pid = int(cells[0]["pid"])  # the profile's process: the first cell's
     procs = [psutil.Process(int(c["pid"])) for c in cells]
+    router = [psutil.Process(part.pid)] if part.cells else []  # the supervisor serves the router
     session = boto3.Session(region_name=window.region, **LOCAL_CREDENTIALS)  # type: ignore[arg-type]
     ddb = CellsTable([session.client("dynamodb", endpoint_url=c["aws_endpoint"]) for c in cells])
     sqs_cells = [session.client("sqs", endpoint_url=c["aws_endpoint"]) for c in cells]
@@ -402,6 +413,7 @@ def main() -> int:
             if note:
                 step.backlog_start = queue_depth(sqs, stage, args.backlog_queue)
             cpu0 = cpu_times(procs)[0]
+            load0, router0 = waited_children_cpu(), cpu_times(router)[0]
             calls0 = all_calls(call_counts, counts_file)
             profiler = None
             if args.profile and n == len(steps) - 1 and shutil.which("py-spy"):
@@ -413,6 +425,7 @@ def main() -> int:
                 run_load(str(window.api_url), step, args.workers, home)
                 drain(ddb, f"ecom-{stage}-orders", step, args.drain_timeout)
             step.cpu_s = cpu_times(procs)[0] - cpu0
+            step.load_cpu_s, step.router_cpu_s = waited_children_cpu() - load0, cpu_times(router)[0] - router0
             time.sleep(1.2)  # the counts are written every second
             step.calls = call_counts.difference(all_calls(call_counts, counts_file), calls0)
             step.dlq = dlq_depth(sqs_cells, stage)
