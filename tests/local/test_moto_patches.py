@@ -151,3 +151,30 @@ def test_deletes_by_receipt_handle_old_and_new(aws: boto3.Session) -> None:
     while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30).get("Messages"):
         left += [m["Body"] for m in batch]
     assert sorted(left) == sorted({f"m{i}" for i in range(50)} - gone)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["no-stream", "stream"])
+def test_updates_return_the_old_item_and_streams_keep_their_old_image(aws: boto3.Session, stream: bool) -> None:
+    ddb = aws.client("dynamodb")
+    extra: dict[str, Any] = {"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}}
+    ddb.create_table(TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST", **(extra if stream else {}))
+    ddb.put_item(TableName="t", Item={"pk": {"S": "a"}, "history": {"L": [{"M": {"s": {"S": "PENDING"}}}]}})
+    for status in ("VALIDATED", "PAID"):
+        old = ddb.update_item(
+            TableName="t", Key={"pk": {"S": "a"}}, ReturnValues="ALL_OLD",
+            UpdateExpression="SET history = list_append(history, :h)",
+            ExpressionAttributeValues={":h": {"L": [{"M": {"s": {"S": status}}}]}})["Attributes"]
+        assert old["history"]["L"][-1]["M"]["s"]["S"] == ("PENDING" if status == "VALIDATED" else "VALIDATED")
+    item = ddb.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"]
+    assert [h["M"]["s"]["S"] for h in item["history"]["L"]] == ["PENDING", "VALIDATED", "PAID"]
+    if stream:
+        arn = ddb.describe_table(TableName="t")["Table"]["LatestStreamArn"]
+        streams = aws.client("dynamodbstreams")
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+        records = streams.get_records(ShardIterator=it["ShardIterator"])["Records"]
+        updates = [r["dynamodb"] for r in records if r["eventName"] == "MODIFY"]
+        assert [len(u["OldImage"]["history"]["L"]) for u in updates] == [1, 2]
+        assert [len(u["NewImage"]["history"]["L"]) for u in updates] == [2, 3]

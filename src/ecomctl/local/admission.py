@@ -18,12 +18,16 @@ drains in order once the overload ends. ``ECOMCTL_LOCAL_ADMISSION=0`` turns it o
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ecomctl.local.provision import Resources
 
+log = logging.getLogger("ecomctl.local.admission")
+LOG_EVERY_S = 10.0
 DEFAULT_LIMIT = 30  # messages waiting across the task queues: about one full batch per poller
 
 
@@ -63,6 +67,8 @@ class Admission:
         self.limit = limit
         self.held = 0  # times the entrance waited (for the log and the tests)
         self._lock = threading.Lock()
+        self._logged_at = 0.0
+        self._logged_held = 0
 
     def open(self) -> bool:
         if self.limit <= 0:
@@ -74,7 +80,16 @@ class Admission:
             except Exception:  # a queue unreadable for a moment must not stop the saga
                 return True
             if total >= self.limit:
-                with self._lock:
-                    self.held += 1
+                self._hold(total)
                 return False
         return True
+
+    def _hold(self, waiting: int) -> None:
+        with self._lock:
+            self.held += 1
+            now = time.monotonic()
+            if now - self._logged_at < LOG_EVERY_S:
+                return
+            since, self._logged_at, self._logged_held = self._logged_held, now, self.held
+        log.info("holding new orders at the saga's entrance: %d+ messages wait in the task queues "
+                 "(limit %d; held %d times since the last note)", waiting, self.limit, self.held - since)

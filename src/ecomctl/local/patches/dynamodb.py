@@ -12,6 +12,7 @@ from typing import Any
 from ecomctl.local.patches.base import Patch, Patcher
 
 _no_table_copy = threading.local()
+_no_item_copy = threading.local()
 
 
 def _snapshot_items(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any, Any]]:
@@ -147,6 +148,30 @@ def _cache_condition_expressions(p: Patcher) -> None:
     p.set(ConditionExpressionParser, "parse", parse)
 
 
+def _update_without_stream_copy(p: Patcher) -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import Item
+
+    original_update = DynamoDBBackend.update_item
+    original_copy = Item.__deepcopy__
+
+    def item_deepcopy(self: Any, memo: dict[int, Any]) -> Any:
+        if getattr(_no_item_copy, "on", False):
+            return self  # update_item's copy for a stream record, and the table has no stream
+        return original_copy(self, memo)
+
+    def update_item(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+        table = self.tables.get(table_name)
+        _no_item_copy.on = table is not None and table.stream_shard is None
+        try:
+            return original_update(self, table_name, *args, **kwargs)
+        finally:
+            _no_item_copy.on = False
+
+    p.set(Item, "__deepcopy__", item_deepcopy)
+    p.set(DynamoDBBackend, "update_item", update_item)
+
+
 ITEM_LEVEL_TRANSACTIONS = Patch(
     name="dynamodb-item-level-transactions",
     fingerprints={"moto.dynamodb.models.DynamoDBBackend.transact_write_items": "0b5c3b73cdccf326"},
@@ -198,4 +223,21 @@ CONDITION_EXPRESSION_CACHE = Patch(
     apply=_cache_condition_expressions,
 )
 
-PATCHES = (ITEM_LEVEL_TRANSACTIONS, UPDATE_EXPRESSION_CACHE, UPDATE_TREE_COPY, CONDITION_EXPRESSION_CACHE)
+UPDATE_WITHOUT_STREAM_COPY = Patch(
+    name="dynamodb-update-without-stream-copy",
+    fingerprints={
+        "moto.dynamodb.models.DynamoDBBackend.update_item": "f1d5d4acae8ed91c",
+        "moto.dynamodb.models.dynamo_type.Item.__deepcopy__": "1ccd3e66db82205d",
+    },
+    why="The backend's UpdateItem deep-copies the item before every update (orig_item) only to hand it to "
+        "the table's stream, and copies it whether the table has a stream or not: 3.0 % of the platform's "
+        "samples at 400/min (py-spy), the orders' growing history list each time. The copy is skipped when "
+        "the table has no stream; with a stream, nothing changes.",
+    retire_when="DynamoDBBackend.update_item copies the old item only when table.stream_shard is set",
+    upstream_bug="moto DynamoDBBackend.update_item deep-copies the item for the stream record even when "
+                 "the table has no stream",
+    apply=_update_without_stream_copy,
+)
+
+PATCHES = (ITEM_LEVEL_TRANSACTIONS, UPDATE_EXPRESSION_CACHE, UPDATE_TREE_COPY, CONDITION_EXPRESSION_CACHE,
+           UPDATE_WITHOUT_STREAM_COPY)
