@@ -178,3 +178,28 @@ def test_updates_return_the_old_item_and_streams_keep_their_old_image(aws: boto3
         updates = [r["dynamodb"] for r in records if r["eventName"] == "MODIFY"]
         assert [len(u["OldImage"]["history"]["L"]) for u in updates] == [1, 2]
         assert [len(u["NewImage"]["history"]["L"]) for u in updates] == [2, 3]
+
+
+def test_shape_checks_are_remembered_per_expression_names_and_table(aws: boto3.Session) -> None:
+    ddb = aws.client("dynamodb")
+    for name in ("a", "b"):
+        ddb.create_table(TableName=name, KeySchema=[{"AttributeName": name, "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"}],
+                         BillingMode="PAY_PER_REQUEST")
+        ddb.put_item(TableName=name, Item={name: {"S": "k"}})
+    update = {"UpdateExpression": "SET #x = :v", "ExpressionAttributeValues": {":v": {"S": "1"}}}
+    # Passes on table a with #x = b, then the same text and names on table b, where b is the key.
+    ddb.update_item(TableName="a", Key={"a": {"S": "k"}}, ExpressionAttributeNames={"#x": "b"}, **update)
+    ddb.update_item(TableName="a", Key={"a": {"S": "k"}}, ExpressionAttributeNames={"#x": "b"}, **update)
+    for _ in range(2):
+        with pytest.raises(ClientError, match=r"Cannot update attribute b\. This attribute is part of the key"):
+            ddb.update_item(TableName="b", Key={"b": {"S": "k"}}, ExpressionAttributeNames={"#x": "b"}, **update)
+    # The same text with names that now overlap fails, however often the text passed before.
+    twice = {"UpdateExpression": "SET #x = :v, #y = :v", "ExpressionAttributeValues": {":v": {"S": "1"}}}
+    ddb.update_item(TableName="a", Key={"a": {"S": "k"}}, ExpressionAttributeNames={"#x": "p", "#y": "q"}, **twice)
+    for _ in range(2):
+        with pytest.raises(ClientError, match="Two document paths overlap"):
+            ddb.update_item(TableName="a", Key={"a": {"S": "k"}},
+                            ExpressionAttributeNames={"#x": "p", "#y": "p"}, **twice)
+    item = ddb.get_item(TableName="a", Key={"a": {"S": "k"}})["Item"]
+    assert item == {"a": {"S": "k"}, "b": {"S": "1"}, "p": {"S": "1"}, "q": {"S": "1"}}

@@ -123,3 +123,14 @@ def test_the_fingerprint_command_reports_every_target_ok() -> None:
                           timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert all(p.name in done.stdout for p in PATCHES)
+
+
+def test_patches_can_be_left_out_by_name(unpatched: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ECOMCTL_LOCAL_PATCHES_OFF", "dynamodb-update-structure-checks-once, sqs-no-such")
+    report = moto_patches.apply()
+    try:
+        assert "dynamodb-update-structure-checks-once" not in report.applied
+        assert "switched off" in report.skipped["dynamodb-update-structure-checks-once"]
+        assert "dynamodb-update-without-stream-copy" in report.applied
+    finally:
+        moto_patches.revert()

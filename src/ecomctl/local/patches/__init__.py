@@ -6,7 +6,8 @@ whose target is missing or whose source changed is not applied, and says so (a W
 and the report's ``skipped``), so an upgrade can make the local target slower but never
 quietly wrong. ``ECOMCTL_LOCAL_PATCHES=0`` applies only the fixes (patches of kind "fix",
 without which moto 5.2.1 fails where AWS does not); ``ECOMCTL_LOCAL_PATCHES=none`` applies
-nothing, vanilla moto, for comparing against upstream. ``revert()`` restores every
+nothing, vanilla moto, for comparing against upstream; ``ECOMCTL_LOCAL_PATCHES_OFF=name,...``
+leaves out the patches named, to measure one against the rest. ``revert()`` restores every
 original, so tests can run patched and unpatched moto in one process.
 
 ``python -m ecomctl.local.patches`` prints every target's current fingerprint and whether
@@ -28,6 +29,7 @@ __all__ = ["PATCHES", "SIGN_CHEAPLY", "Patch", "PatchReport", "apply", "fingerpr
            "last_report", "patched", "revert", "sign_in_process_requests_cheaply"]
 
 ENV_SWITCH = "ECOMCTL_LOCAL_PATCHES"
+OFF_SWITCH = "ECOMCTL_LOCAL_PATCHES_OFF"  # comma-separated patch names, each left out (A/B one patch)
 PATCHES: tuple[Patch, ...] = (*stepfunctions.PATCHES, *server.PATCHES, *sqs.PATCHES, *dynamodb.PATCHES,
                               *sdk.PATCHES)
 SIGN_CHEAPLY = sdk.SIGN_CHEAPLY  # applied on its own: only the platform process signs for moto in process
@@ -77,6 +79,10 @@ def apply(patches: Sequence[Patch] | None = None) -> PatchReport:
         chosen = PATCHES if patches is None else patches
         if report.disabled == "speed":
             chosen = [p for p in chosen if p.kind == "fix"]
+        off = {n.strip() for n in os.environ.get(OFF_SWITCH, "").split(",") if n.strip()}
+        for patch in [p for p in chosen if p.name in off]:
+            report.skipped[patch.name] = f"switched off ({OFF_SWITCH})"
+        chosen = [p for p in chosen if p.name not in off]
         if report.disabled != "all":
             _apply_each(chosen, report)
         log.info("moto patches: %d applied, %d skipped%s", len(report.applied), len(report.skipped),

@@ -111,6 +111,7 @@ def _copy_update_trees_from_bytes(p: Patcher) -> None:
         else:
             blob = hit[1]
         self.node_to_validate = pickle.loads(blob)  # a private copy, as deepcopy made
+        self._ecomctl_tree = blob  # the tree's identity, for dynamodb-update-structure-checks-once
 
     p.set(Validator, "__init__", init)
 
@@ -146,6 +147,34 @@ def _cache_condition_expressions(p: Patcher) -> None:
         return op
 
     p.set(ConditionExpressionParser, "parse", parse)
+
+
+STRUCTURE_CHECKS = 3  # get_ast_processors' first three: action counts, overlapping paths, key attributes
+
+
+def _structure_checks_once(p: Patcher) -> None:
+    from moto.dynamodb.parsing.validators import UpdateExpressionValidator
+
+    passed: set[tuple[bytes, str, tuple[str, ...]]] = set()
+
+    def validate(self: Any) -> Any:
+        tree = getattr(self, "_ecomctl_tree", None)  # set by dynamodb-update-tree-copy
+        key = None
+        if tree is not None:
+            key = (tree, json.dumps(self.expression_attribute_names or {}, sort_keys=True),
+                   tuple(self.table.table_key_attrs))
+        skip = STRUCTURE_CHECKS if key in passed else 0
+        node = self.node_to_validate
+        for i, processor in enumerate(self.processors):
+            if i >= skip:
+                node = processor.traverse(node)
+            if i == STRUCTURE_CHECKS - 1 and key is not None and not skip:
+                if len(passed) > 4096:
+                    passed.clear()
+                passed.add(key)  # reached only if the three checks did not raise
+        return node
+
+    p.set(UpdateExpressionValidator, "validate", validate)
 
 
 def _update_without_stream_copy(p: Patcher) -> None:
@@ -239,5 +268,28 @@ UPDATE_WITHOUT_STREAM_COPY = Patch(
     apply=_update_without_stream_copy,
 )
 
+UPDATE_STRUCTURE_CHECKS_ONCE = Patch(
+    name="dynamodb-update-structure-checks-once",
+    fingerprints={
+        "moto.dynamodb.parsing.validators.Validator.validate": "453f3cb18b8871c8",
+        "moto.dynamodb.parsing.validators.UpdateExpressionValidator.get_ast_processors": "f1451de5977cf8b1",
+        "moto.dynamodb.parsing.validators.ActionCountValidator.verify_action_counts": "d07056f49d7f86db",
+        "moto.dynamodb.parsing.validators.OverlappingPathsValidator.check_for_overlapping_paths":
+            "3b6b180f4dc56335",
+        "moto.dynamodb.parsing.validators.UpdateHashRangeKeyValidator.check_for_hash_or_range_key":
+            "09d5996ba17acef1",
+    },
+    why="UpdateItem's validator walks the expression tree once per processor, ten walks a call. The first "
+        "three only check the expression's shape (one SET/ADD/REMOVE clause each, no overlapping paths, no key "
+        "attribute updated) and change nothing: their answer depends on the expression, its attribute names "
+        "and the table's key attributes. Once those have passed, the three walks are skipped for the same "
+        "three; values, the item and types are still validated on every call. Needs dynamodb-update-tree-copy "
+        "(without it nothing is skipped).",
+    retire_when="moto caches the expression-only checks or folds the processors into fewer walks",
+    upstream_bug="moto dynamodb UpdateExpressionValidator traverses the AST once per processor (10 walks per "
+                 "UpdateItem), including three item-independent checks",
+    apply=_structure_checks_once,
+)
+
 PATCHES = (ITEM_LEVEL_TRANSACTIONS, UPDATE_EXPRESSION_CACHE, UPDATE_TREE_COPY, CONDITION_EXPRESSION_CACHE,
-           UPDATE_WITHOUT_STREAM_COPY)
+           UPDATE_WITHOUT_STREAM_COPY, UPDATE_STRUCTURE_CHECKS_ONCE)
