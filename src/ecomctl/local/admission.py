@@ -49,7 +49,7 @@ def waiting_messages(sqs: Any) -> Callable[[str], int]:
     """Messages visible in a queue (by URL): moto's own count in process, else the SQS API's."""
     direct = getattr(sqs, "visible_messages", None)
     if direct is not None:
-        return direct  # type: ignore[no-any-return]
+        return direct
 
     def through_api(url: str) -> int:
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
