@@ -66,9 +66,14 @@ def process_alive(part: LocalPart) -> bool:
         if proc.status() == psutil.STATUS_ZOMBIE:
             return False
         started = proc.create_time()
+        if part.pid_started is None or abs(started - part.pid_started) < 1.0:
+            return True
+        # psutil derives a start time from the boot time, which moves when the wall clock is
+        # stepped (seen in CI on a VM: a live window was taken for dead and orphaned). A pid
+        # reused by another program would not be running the local target's own modules.
+        return any(arg.startswith("ecomctl.local.") for arg in proc.cmdline())
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
-    return part.pid_started is None or abs(started - part.pid_started) < 1.0
 
 
 def process_started(pid: int) -> float | None:
