@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -140,3 +141,43 @@ def test_a_cell_that_cannot_be_reached_answers_502(cells):
 def test_a_router_needs_a_cell():
     with pytest.raises(ValueError):
         Router([])
+
+
+def test_a_keyed_creation_whose_first_attempt_was_cut_off_gets_that_attempts_answer():
+    """The cell took the first attempt and closed the connection unanswered; the retry finds
+    the key in progress (409) and the router waits for the original order, as a client would."""
+    state: dict[str, Any] = {"calls": 0, "done_at": 0.0, "order": "ord-" + "a" * 20}
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            state["calls"] += 1
+            if state["calls"] == 1:  # taken, then the connection drops before any answer
+                state["done_at"] = time.monotonic() + 0.6
+                self.close_connection = True
+                return
+            status, body = ((409, {"error": "still in progress"}) if time.monotonic() < state["done_at"]
+                            else (202, {"orderId": state["order"]}))
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    r = Router([f"http://127.0.0.1:{server.server_address[1]}"])
+    r.start()
+    try:
+        code, body = http("POST", f"{r.url}/orders", {}, {"Idempotency-Key": "k-1"})
+        assert (code, body) == (202, {"orderId": state["order"]})
+        assert state["calls"] >= 3  # the cut-off attempt, a 409, then the replayed answer
+    finally:
+        r.stop()
+        server.shutdown()
+        server.server_close()

@@ -20,6 +20,7 @@ import itertools
 import logging
 import re
 import threading
+import time
 import zlib
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -29,6 +30,7 @@ from ecomctl.local.api_gateway import MAX_BODY, HttpFront
 
 _ORDER_ID = re.compile(rb"ord-[0-9a-f]{20}")  # the platform's order ids (ecomshop.orders.store)
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+IN_PROGRESS_WAIT_S = 10.0  # how long a retried keyed POST waits for its first attempt to finish
 _BAD_GATEWAY = b'{"message": "Internal server error"}'
 
 log = logging.getLogger("ecomctl.local.router")
@@ -98,6 +100,10 @@ class Router(HttpFront):
                 conn.request(req.command, req.path, body=body or None, headers=headers)
                 resp = conn.getresponse()
                 payload = resp.read()
+                if attempt == 2 and resp.status == 409 and req.command == "POST" and "Idempotency-Key" in headers:
+                    # The first attempt reached the cell after all and still holds the key: wait
+                    # for it, as a client told "retry shortly" would, so the caller gets its answer.
+                    return self._after_in_progress(cell, req, body, headers)
                 return resp.status, [(k, v) for k, v in resp.getheaders() if k.lower() not in _HOP_BY_HOP], payload
             except (http.client.HTTPException, OSError) as exc:
                 conn.close()
@@ -109,6 +115,24 @@ class Router(HttpFront):
                     log.warning("cell %d unreachable: %s", cell, exc)
                     return 502, [("Content-Type", "application/json")], _BAD_GATEWAY
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _after_in_progress(self, cell: int, req: BaseHTTPRequestHandler, body: bytes,
+                           headers: dict[str, str]) -> tuple[int, list[tuple[str, str]], bytes]:
+        deadline = time.monotonic() + IN_PROGRESS_WAIT_S
+        while True:
+            time.sleep(0.2)
+            conn = self._connection(cell)
+            try:
+                conn.request(req.command, req.path, body=body or None, headers=headers)
+                resp = conn.getresponse()
+                payload = resp.read()
+            except (http.client.HTTPException, OSError) as exc:
+                conn.close()
+                self._local.pool.pop(cell, None)
+                log.warning("cell %d unreachable: %s", cell, exc)
+                return 502, [("Content-Type", "application/json")], _BAD_GATEWAY
+            if resp.status != 409 or time.monotonic() > deadline:
+                return resp.status, [(k, v) for k, v in resp.getheaders() if k.lower() not in _HOP_BY_HOP], payload
 
     @staticmethod
     def _reply(req: BaseHTTPRequestHandler, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
