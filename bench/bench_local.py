@@ -309,8 +309,10 @@ def function_busy(cw: Any, stage: str, step: Step) -> dict[str, dict[str, float]
     return out
 
 
-def all_calls(call_counts: Any, counts_file: Path) -> dict[str, int]:
+def all_calls(counts_file: Path) -> dict[str, int]:
     """The AWS calls every platform process has made so far (a cell writes ``calls.json.cellN``)."""
+    from ecomctl.local import call_counts
+
     total: dict[str, int] = {}
     for path in counts_file.parent.glob(counts_file.name + "*"):
         if path.suffix != ".tmp":
@@ -414,7 +416,7 @@ def main() -> int:
                 step.backlog_start = queue_depth(sqs, stage, args.backlog_queue)
             cpu0 = cpu_times(procs)[0]
             load0, router0 = waited_children_cpu(), cpu_times(router)[0]
-            calls0 = all_calls(call_counts, counts_file)
+            calls0 = all_calls(counts_file)
             profiler = None
             if args.profile and n == len(steps) - 1 and shutil.which("py-spy"):
                 profiler = subprocess.Popen(["py-spy", "record", "-p", str(pid), "-d", str(int(args.duration)),
@@ -427,7 +429,7 @@ def main() -> int:
             step.cpu_s = cpu_times(procs)[0] - cpu0
             step.load_cpu_s, step.router_cpu_s = waited_children_cpu() - load0, cpu_times(router)[0] - router0
             time.sleep(1.2)  # the counts are written every second
-            step.calls = call_counts.difference(all_calls(call_counts, counts_file), calls0)
+            step.calls = call_counts.difference(all_calls(counts_file), calls0)
             step.dlq = dlq_depth(sqs_cells, stage)
             if note:
                 step.backlog_end = queue_depth(sqs, stage, args.backlog_queue)

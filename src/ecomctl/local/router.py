@@ -90,49 +90,47 @@ class Router(HttpFront):
             pool[cell] = http.client.HTTPConnection(host, port, timeout=60)
         return pool[cell]
 
+    def _send(self, cell: int, req: BaseHTTPRequestHandler, body: bytes,
+              headers: dict[str, str]) -> tuple[int, list[tuple[str, str]], bytes]:
+        """One exchange with the cell; a failed connection is dropped from the pool and the error raised."""
+        conn = self._connection(cell)
+        try:
+            conn.request(req.command, req.path, body=body or None, headers=headers)
+            resp = conn.getresponse()
+            payload = resp.read()
+        except (http.client.HTTPException, OSError):
+            conn.close()
+            self._local.pool.pop(cell, None)
+            raise
+        return resp.status, [(k, v) for k, v in resp.getheaders() if k.lower() not in _HOP_BY_HOP], payload
+
     def _forward(self, cell: int, req: BaseHTTPRequestHandler, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
         headers = {k: v for k, v in req.headers.items() if k.lower() not in _HOP_BY_HOP}
         if body:
             headers["Content-Length"] = str(len(body))
-        for attempt in (1, 2):  # a kept-alive connection the cell closed is retried once, fresh
-            conn = self._connection(cell)
+        keyed_post = req.command == "POST" and "Idempotency-Key" in headers
+        deadline = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
             try:
-                conn.request(req.command, req.path, body=body or None, headers=headers)
-                resp = conn.getresponse()
-                payload = resp.read()
-                if attempt == 2 and resp.status == 409 and req.command == "POST" and "Idempotency-Key" in headers:
-                    # The first attempt reached the cell after all and still holds the key: wait
-                    # for it, as a client told "retry shortly" would, so the caller gets its answer.
-                    return self._after_in_progress(cell, req, body, headers)
-                return resp.status, [(k, v) for k, v in resp.getheaders() if k.lower() not in _HOP_BY_HOP], payload
+                answer = self._send(cell, req, body, headers)
             except (http.client.HTTPException, OSError) as exc:
-                conn.close()
-                self._local.pool.pop(cell, None)
                 stale = isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError))
                 # Only what is safe to send twice is retried: a read, or a creation under its key.
                 safe = req.command in ("GET", "HEAD") or "Idempotency-Key" in headers
-                if attempt == 2 or not (stale and safe):
+                if attempt > 1 or not (stale and safe):
                     log.warning("cell %d unreachable: %s", cell, exc)
                     return 502, [("Content-Type", "application/json")], _BAD_GATEWAY
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _after_in_progress(self, cell: int, req: BaseHTTPRequestHandler, body: bytes,
-                           headers: dict[str, str]) -> tuple[int, list[tuple[str, str]], bytes]:
-        deadline = time.monotonic() + IN_PROGRESS_WAIT_S
-        while True:
+                continue  # a kept-alive connection the cell closed is retried once, fresh
+            if attempt == 1 or not keyed_post or answer[0] != 409:
+                return answer
+            # The first attempt reached the cell after all and still holds the key: wait for it,
+            # as a client told "retry shortly" would, so the caller gets its answer.
+            deadline = deadline or time.monotonic() + IN_PROGRESS_WAIT_S
+            if time.monotonic() > deadline:
+                return answer
             time.sleep(0.2)
-            conn = self._connection(cell)
-            try:
-                conn.request(req.command, req.path, body=body or None, headers=headers)
-                resp = conn.getresponse()
-                payload = resp.read()
-            except (http.client.HTTPException, OSError) as exc:
-                conn.close()
-                self._local.pool.pop(cell, None)
-                log.warning("cell %d unreachable: %s", cell, exc)
-                return 502, [("Content-Type", "application/json")], _BAD_GATEWAY
-            if resp.status != 409 or time.monotonic() > deadline:
-                return resp.status, [(k, v) for k, v in resp.getheaders() if k.lower() not in _HOP_BY_HOP], payload
 
     @staticmethod
     def _reply(req: BaseHTTPRequestHandler, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
