@@ -21,7 +21,7 @@ from moto import mock_aws
 
 from ecomctl.local import moto_patches
 
-DEFAULT_WITHOUT = "dynamodb-update-without-stream-copy,dynamodb-update-structure-checks-once"
+DEFAULT_WITHOUT = "dynamodb-update-copy-on-write,dynamodb-update-structure-checks-once"
 ORDER = {
     "status": {"S": "PENDING"},
     "items": {"L": [{"M": {"sku": {"S": "SKU-1"}, "quantity": {"N": "2"}, "price": {"N": "9.5"}}}] * 2},
