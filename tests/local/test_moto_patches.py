@@ -299,3 +299,27 @@ def test_nested_add_and_remove_updates_keep_the_old_image(aws: boto3.Session) ->
     item = ddb.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"]
     assert item["m"] == {"M": {"x": {"S": "2"}, "l": {"L": []}}}
     assert item["ss"] == {"SS": ["b"]} and item["n"] == {"N": "2"}
+
+
+def test_one_of_many_concurrent_conditional_puts_wins(aws: boto3.Session, busy_switching: None) -> None:
+    # Powertools idempotency claims a key with exactly this put: two winners would be two orders.
+    import threading
+
+    ddb = aws.client("dynamodb")
+    _table(ddb)
+    won: list[str] = []
+    for key in range(40):
+        def claim(who: str, key: int = key) -> None:
+            try:
+                ddb.put_item(TableName="t", Item={"pk": {"S": f"k{key}"}, "who": {"S": who}},
+                             ConditionExpression="attribute_not_exists(pk)")
+                won.append(f"k{key}")
+            except ClientError as exc:
+                assert exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+        threads = [threading.Thread(target=claim, args=(f"t{i}",)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sorted(won) == sorted(f"k{key}" for key in range(40))
