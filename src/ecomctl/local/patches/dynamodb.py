@@ -372,7 +372,7 @@ UPDATE_COPY_ON_WRITE = Patch(
     },
     why="UpdateItem changes the stored item in place, one action at a time, so a reader on another thread "
         "(the server is threaded) can see half an update: an order CANCELLED with no reason yet, which a test "
-        "saw once in CI; an update that fails half way (item too large) stays half applied; two conditional "
+        "saw once in CI; an update that fails half way (an ADD that finds a string after a SET ran) stays half applied; two conditional "
         "writes to one item can both pass their condition (two requests with one Idempotency-Key could both claim "
         "it with attribute_not_exists). It also deep-copies the item twice a call (the "
         "response's old image, the stream's old image: 3.0 % of the platform's samples at 400/min). Now each "
