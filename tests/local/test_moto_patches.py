@@ -323,3 +323,41 @@ def test_one_of_many_concurrent_conditional_puts_wins(aws: boto3.Session, busy_s
         for t in threads:
             t.join()
     assert sorted(won) == sorted(f"k{key}" for key in range(40))
+
+
+def test_concurrent_kinesis_puts_keep_every_record_and_reads_page_in_order(
+        aws: boto3.Session, busy_switching: None) -> None:
+    import threading
+
+    kinesis = aws.client("kinesis")
+    kinesis.create_stream(StreamName="s", ShardCount=1)
+
+    def put(who: int) -> None:
+        for i in range(0, 100, 10):
+            kinesis.put_records(StreamName="s", Records=[
+                {"Data": f"{who}-{j}".encode(), "PartitionKey": "p"} for j in range(i, i + 10)])
+
+    threads = [threading.Thread(target=put, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    shard = kinesis.describe_stream(StreamName="s")["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = kinesis.get_shard_iterator(StreamName="s", ShardId=shard,
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    seen: list[Any] = []
+    while True:
+        page = kinesis.get_records(ShardIterator=iterator, Limit=37)
+        seen += page["Records"]
+        iterator = page["NextShardIterator"]
+        if not page["Records"]:
+            break
+    assert sorted(r["Data"].decode() for r in seen) == sorted(f"{w}-{j}" for w in range(4) for j in range(100))
+    numbers = [int(r["SequenceNumber"]) for r in seen]
+    assert numbers == sorted(numbers) and len(set(numbers)) == 400
+    after = kinesis.get_shard_iterator(StreamName="s", ShardId=shard, ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                                       StartingSequenceNumber=str(numbers[-3]))["ShardIterator"]
+    assert [r["SequenceNumber"] for r in kinesis.get_records(ShardIterator=after)["Records"]] == \
+        [str(n) for n in numbers[-2:]]
+    latest = kinesis.get_shard_iterator(StreamName="s", ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
+    assert kinesis.get_records(ShardIterator=latest)["Records"] == []

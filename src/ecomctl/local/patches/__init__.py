@@ -22,7 +22,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from ecomctl.local.patches import dynamodb, sdk, server, sqs, stepfunctions
+from ecomctl.local.patches import dynamodb, kinesis, sdk, server, sqs, stepfunctions
 from ecomctl.local.patches.base import Patch, Patcher, PatchReport, fingerprint
 
 __all__ = ["PATCHES", "SIGN_CHEAPLY", "Patch", "PatchReport", "apply", "fingerprint", "is_applied",
@@ -31,7 +31,7 @@ __all__ = ["PATCHES", "SIGN_CHEAPLY", "Patch", "PatchReport", "apply", "fingerpr
 ENV_SWITCH = "ECOMCTL_LOCAL_PATCHES"
 OFF_SWITCH = "ECOMCTL_LOCAL_PATCHES_OFF"  # comma-separated patch names, each left out (A/B one patch)
 PATCHES: tuple[Patch, ...] = (*stepfunctions.PATCHES, *server.PATCHES, *sqs.PATCHES, *dynamodb.PATCHES,
-                              *sdk.PATCHES)
+                              *kinesis.PATCHES, *sdk.PATCHES)
 SIGN_CHEAPLY = sdk.SIGN_CHEAPLY  # applied on its own: only the platform process signs for moto in process
 
 log = logging.getLogger(__name__)

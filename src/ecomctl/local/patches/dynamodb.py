@@ -202,6 +202,9 @@ def _top_level_only(update_expression: str) -> bool:
     return True
 
 
+OPTIMISTIC_ATTEMPTS = 8  # then the update runs under its table's lock
+
+
 def _update_copy_on_write(p: Patcher) -> None:
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import Item
@@ -246,33 +249,57 @@ def _update_copy_on_write(p: Patcher) -> None:
         work.attrs = dict(live.attrs)
         return work
 
-    def install(table: Any, hash_value: Any, range_value: Any, live: Any, work: Any) -> None:
-        items = table.items[hash_value] if range_value is not None else table.items
-        key = range_value if range_value is not None else hash_value
-        if items.get(key) is live:  # a PutItem or DeleteItem that came between wins, as it would have
-            items[key] = work
+    def stored(table: Any, hash_value: Any, range_value: Any) -> tuple[dict[Any, Any], Any]:
+        if range_value is None:
+            return table.items, hash_value
+        return table.items[hash_value], range_value
 
-    def update_item(self: Any, table_name: str, key: dict[str, Any], update_expression: str,
-                    *args: Any, **kwargs: Any) -> Any:
-        table = self.tables.get(table_name)
-        if table is None:
-            return original_update(self, table_name, key, update_expression, *args, **kwargs)
+    def argument(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: str) -> Any:
+        return kwargs[name] if name in kwargs else (args[index] if len(args) > index else None)
+
+    def update_once(self: Any, table: Any, keys: tuple[Any, Any], live: Any,
+                    args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[bool, Any]:
+        """moto's update on a private copy of ``live``; the copy is swapped in if ``live`` is still stored."""
+        work = private_copy(live, argument(args, kwargs, 2, "update_expression"))
+        _cow.redirect, _cow.work, _cow.live = table, work, live
+        try:
+            result = original_update(self, *args, **kwargs)
+        finally:
+            _cow.redirect = _cow.work = _cow.live = None
         with table_lock(table):
-            try:
-                hash_value, range_value = self.get_keys_value(table, key)
-                live = original_get(table, hash_value, range_value)
-            except Exception:  # moto's own update raises the right error for a bad key
-                live = None
-            if live is None:  # a new item: moto creates and fills it
-                return original_update(self, table_name, key, update_expression, *args, **kwargs)
-            work = private_copy(live, update_expression)
-            _cow.redirect, _cow.work, _cow.live = table, work, live
-            try:
-                result = original_update(self, table_name, key, update_expression, *args, **kwargs)
-            finally:
-                _cow.redirect = _cow.work = _cow.live = None
-            install(table, hash_value, range_value, live, work)
-            return result
+            items, key = stored(table, *keys)
+            if items.get(key) is not live:
+                return False, None  # another write came between: run again on what it left
+            items[key] = work
+        return True, result
+
+    def current(self: Any, table: Any, key: Any) -> tuple[tuple[Any, Any], Any]:
+        try:
+            keys = self.get_keys_value(table, key)
+            return keys, original_get(table, *keys)
+        except Exception:  # moto's own update raises the right error for a bad key
+            return (None, None), None
+
+    def update_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        table = self.tables.get(argument(args, kwargs, 0, "table_name"))
+        if table is None:
+            return original_update(self, *args, **kwargs)
+        key = argument(args, kwargs, 1, "key")
+        # Optimistic: no lock while moto works (a lock held across the GIL's switches queued every
+        # writer of the table behind it); a write that came between makes the update run again.
+        if table.stream_shard is None:  # a stream must see each update once
+            for _ in range(OPTIMISTIC_ATTEMPTS):
+                keys, live = current(self, table, key)
+                if live is None:
+                    break  # a new item: moto creates and fills it, under the lock below
+                done, result = update_once(self, table, keys, live, args, kwargs)
+                if done:
+                    return result
+        with table_lock(table):
+            keys, live = current(self, table, key)
+            if live is None:
+                return original_update(self, *args, **kwargs)
+            return update_once(self, table, keys, live, args, kwargs)[1]
 
     def handler_update_item(self: Any) -> Any:
         _cow.stored_reads = True
@@ -370,17 +397,18 @@ UPDATE_COPY_ON_WRITE = Patch(
         "moto.dynamodb.parsing.executors.RemoveExecutor.execute": "67930bb5b09b4d9d",
         "moto.dynamodb.parsing.validators.UpdateExpressionFunctionEvaluator.process_function": "c555beaf6ebcc4c3",
     },
-    why="UpdateItem changes the stored item in place, one action at a time, so a reader on another thread "
-        "(the server is threaded) can see half an update: an order CANCELLED with no reason yet, which a test "
-        "saw once in CI; an update that fails half way (an ADD that finds a string after a SET ran) stays half applied; two conditional "
-        "writes to one item can both pass their condition (two requests with one Idempotency-Key could both claim "
-        "it with attribute_not_exists). It also deep-copies the item twice a call (the "
-        "response's old image, the stream's old image: 3.0 % of the platform's samples at 400/min). Now each "
-        "update runs on a private copy (a copy of the attribute dict when every action SETs or REMOVEs a whole "
-        "top-level attribute, which the executor only assigns or deletes; a deep copy otherwise) and the copy "
-        "replaces the stored item in one step; single-item writes to a table take its lock. The stored item is "
+    why="UpdateItem changes the stored item in place, one action at a time, and the server is threaded: a "
+        "reader could see half an update (an order CANCELLED with no reason yet, seen once in CI); an update "
+        "that fails half way (an ADD that finds a string after a SET ran) stayed half applied; two writes to "
+        "one item could both pass their condition (two requests with one Idempotency-Key could both claim it "
+        "with attribute_not_exists) or lose an update. It also deep-copied the item twice a call for old "
+        "images (3.0 % of the platform's samples at 400/min). Now an update runs on a private copy (of the "
+        "attribute dict when every action SETs or REMOVEs a whole top-level attribute, which the executor only "
+        "assigns or deletes; a deep copy otherwise) that replaces the stored item only if no other write came "
+        "between, else it runs again (optimistic: a lock held through moto's work, across the GIL's switches, "
+        "queued every writer of the table); PutItem and DeleteItem take the table's lock. The stored item is "
         "never changed, so both old images are the stored item itself.",
-    retire_when="moto applies UpdateItem atomically (on a copy swapped in, or under a per-table lock)",
+    retire_when="moto applies single-item writes atomically (on a copy swapped in, or under a lock)",
     upstream_bug="moto dynamodb UpdateItem mutates the stored item in place: concurrent GetItem sees partial "
                  "updates, a failed update stays half applied, and conditional writes are not atomic",
     apply=_update_copy_on_write,
