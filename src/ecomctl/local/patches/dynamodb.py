@@ -181,14 +181,14 @@ def _top_level_only(update_expression: str) -> bool:
     """True when every action SETs or REMOVEs a whole top-level attribute: the executor then
     only assigns or deletes keys of the item's attribute dict, so a copy of that dict is a
     private item. Nested paths, ADD and DELETE change values in place and need a deep copy."""
-    from moto.dynamodb.parsing.ast_nodes import (
+    from moto.dynamodb.parsing.ast_nodes import (  # type: ignore[attr-defined]
         UpdateExpressionAddAction,
         UpdateExpressionDeleteAction,
         UpdateExpressionPath,
         UpdateExpressionRemoveAction,
         UpdateExpressionSetAction,
     )
-    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]
 
     actions = UpdateExpressionParser.make(update_expression).find_clauses(
         [UpdateExpressionSetAction, UpdateExpressionRemoveAction, UpdateExpressionAddAction,
