@@ -216,15 +216,12 @@ def _update_copy_on_write(p: Patcher) -> None:
     original_get = Table.get_item
     original_copy = Item.__deepcopy__
     top_level_only = functools.lru_cache(maxsize=1024)(_top_level_only)
+    # Kept beside the tables, not on them: moto deep-copies tables (CloudFormation, transactions),
+    # and a lock cannot be copied.
     locks: dict[int, threading.RLock] = {}
-    locks_guard = threading.Lock()
 
     def table_lock(table: Any) -> threading.RLock:
-        lock = locks.get(id(table))
-        if lock is None:
-            with locks_guard:
-                lock = locks.setdefault(id(table), threading.RLock())
-        return lock
+        return locks.get(id(table)) or locks.setdefault(id(table), threading.RLock())
 
     def item_deepcopy(self: Any, memo: dict[int, Any]) -> Any:
         state = _cow.__dict__
@@ -308,27 +305,21 @@ def _update_copy_on_write(p: Patcher) -> None:
         finally:
             _cow.stored_reads = False
 
-    def put_item(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
-        table = self.tables.get(table_name)
-        if table is None:
-            return original_put(self, table_name, *args, **kwargs)
-        with table_lock(table):
-            return original_put(self, table_name, *args, **kwargs)
+    def under_table_lock(original: Any) -> Any:
+        def write(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+            table = self.tables.get(table_name)
+            if table is None:
+                return original(self, table_name, *args, **kwargs)
+            with table_lock(table):
+                return original(self, table_name, *args, **kwargs)
 
-    def delete_item(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
-        table = self.tables.get(table_name)
-        if table is None:
-            return original_delete(self, table_name, *args, **kwargs)
-        with table_lock(table):
-            return original_delete(self, table_name, *args, **kwargs)
+        return write
 
-    original_put = DynamoDBBackend.put_item
-    original_delete = DynamoDBBackend.delete_item
     p.set(Item, "__deepcopy__", item_deepcopy)
     p.set(Table, "get_item", get_item)
     p.set(DynamoDBBackend, "update_item", update_item)
-    p.set(DynamoDBBackend, "put_item", put_item)
-    p.set(DynamoDBBackend, "delete_item", delete_item)
+    p.set(DynamoDBBackend, "put_item", under_table_lock(DynamoDBBackend.put_item))
+    p.set(DynamoDBBackend, "delete_item", under_table_lock(DynamoDBBackend.delete_item))
     p.set(DynamoHandler, "update_item", handler_update_item)
 
 
