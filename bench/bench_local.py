@@ -321,6 +321,19 @@ def all_calls(counts_file: Path) -> dict[str, int]:
     return total
 
 
+def slowest(step: Step, n: int = 3) -> list[str]:
+    """The ``n`` slowest orders, each as its id and its history (status at seconds after placing):
+    a straggler's stages say where it waited."""
+    ranked = sorted(step.terminal.items(), key=lambda kv: -placed_to_terminal(kv[1]))[:n]
+    out = []
+    for oid, item in ranked:
+        history = item["history"]["L"]
+        t0 = parse_at(history[0]["M"]["at"]["S"])
+        stages = " ".join(f"{h['M']['status']['S']}@{parse_at(h['M']['at']['S']) - t0:.2f}" for h in history)
+        out.append(f"{oid}: {stages}")
+    return out
+
+
 def report(step: Step, label: str) -> dict[str, Any]:
     latencies = [placed_to_terminal(item) for item in step.terminal.values()]
     done = len(step.terminal)
@@ -340,6 +353,8 @@ def report(step: Step, label: str) -> dict[str, Any]:
         "api_p99_ms": round(step.api_pct.get("p99", pct(step.api_ms, 0.99)), 1),
         "e2e_p50_s": round(pct(latencies, 0.5), 2),
         "e2e_p99_s": round(pct(latencies, 0.99), 2),
+        "e2e_max_s": round(max(latencies), 2) if latencies else float("nan"),
+        "slowest": slowest(step),
         "cpu_ms_per_order": round(step.cpu_s / max(1, done) * 1000, 1),
         "load_cpu_ms_per_order": round(step.load_cpu_s / max(1, done) * 1000, 1),
         "router_cpu_ms_per_order": round(step.router_cpu_s / max(1, done) * 1000, 1),
@@ -371,8 +386,9 @@ def main() -> int:
     p.add_argument("--warmup", type=float, default=10, help="seconds at 120/min before the first step (0: none)")
     p.add_argument("--timeline", action="store_true",
                    help="per 10 s: orders placed and terminal per minute, queued messages, platform CPU")
-    p.add_argument("--cells", type=int, default=1,
-                   help="the window's cells (ecomctl up --cells N): N platforms, one process each, behind one API")
+    p.add_argument("--cells", type=int, default=None,
+                   help="the window's cells (ecomctl up --cells N): N platforms, one process each, behind one API "
+                        "(default: as `ecomctl up`, one per core up to 4, or ECOMCTL_LOCAL_CELLS)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--keep-log", help="copy the platform's log here before the window is removed")
     args = p.parse_args()
@@ -386,6 +402,9 @@ def main() -> int:
     from ecomctl.local.part import LOCAL_CREDENTIALS, LocalPart
 
     stage = "bench"
+    from ecomctl.window import resolve_cells
+
+    args.cells = resolve_cells(args.cells, "local")
     window, _ = launcher.start(stage, timedelta(hours=1), tracing=not args.no_tracing, cells=args.cells)
     part = LocalPart.of(window)
     cells = part.cells or [{"pid": part.pid, "aws_endpoint": window.aws_endpoint}]
@@ -443,8 +462,10 @@ def main() -> int:
                 row["function_busy"] = function_busy(cloudwatch, stage, step)
             rows.append(row)
             if not args.json:
-                nested = ("timeline", "function_busy", "calls_by_operation", "overload")
+                nested = ("timeline", "function_busy", "calls_by_operation", "overload", "slowest")
                 print(json.dumps({k: v for k, v in row.items() if k not in nested}), flush=True)
+                for line in row["slowest"]:
+                    print(f"  slow: {line}", flush=True)
                 print("  calls per order: " + ", ".join(f"{op} {n}" for op, n in row["calls_by_operation"].items()),
                       flush=True)
                 for w in row.get("timeline", []):

@@ -15,6 +15,9 @@ os.environ.update(
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "POWERTOOLS_METRICS_DISABLED": "1",
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        # A window of one cell unless a test asks for more (the default is one per core):
+        # tests/local/test_cells.py runs two, and start-up is half as long with one.
+        "ECOMCTL_LOCAL_CELLS": "1",
     }
 )
 os.environ.pop("AWS_PROFILE", None)

@@ -7,6 +7,7 @@ platform running (and, on AWS, billing) overnight.
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -58,6 +59,33 @@ def check_ttl(ttl: timedelta, allow_long: bool) -> None:
 
 
 MAX_CELLS = 8
+AUTO_CELLS_MAX = 4  # the default's cap: more cells than this were never measured on one machine
+CELLS_ENV = "ECOMCTL_LOCAL_CELLS"
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container's or taskset's limit, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def resolve_cells(cells: int | None, target: str) -> int:
+    """``--cells`` as given; else ``ECOMCTL_LOCAL_CELLS``; else, on the local target, one cell per
+    usable core (up to 4): one platform process uses one core, and a window of one cell per core
+    is what holds the course's 1000 orders/min on a 2-core machine (issue #12)."""
+    if cells is None and target == "local":
+        raw = os.environ.get(CELLS_ENV, "").strip()
+        if raw:
+            if not raw.isdigit():
+                raise UsageError(f"invalid {CELLS_ENV}={raw!r}: a number of cells, 1 to {MAX_CELLS}")
+            cells = int(raw)
+        else:
+            cells = max(1, min(AUTO_CELLS_MAX, usable_cores()))
+    cells = 1 if cells is None else cells
+    check_cells(cells, target)
+    return cells
 
 
 def check_cells(cells: int, target: str) -> None:

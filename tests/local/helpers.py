@@ -29,7 +29,8 @@ class Run:
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "AWS_", "ECOMCTL_"))}
-    env.update({"ECOMCTL_HOME": str(home), "COLUMNS": "250", "NO_COLOR": "1", **extra})
+    # One cell unless a test asks for more (the default is one per core; see tests/conftest.py).
+    env.update({"ECOMCTL_HOME": str(home), "COLUMNS": "250", "NO_COLOR": "1", "ECOMCTL_LOCAL_CELLS": "1", **extra})
     return env
 
 

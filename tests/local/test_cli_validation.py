@@ -11,7 +11,8 @@ from datetime import timedelta
 import pytest
 
 from ecomctl.errors import UsageError
-from ecomctl.window import check_ttl, parse_ttl
+from ecomctl import window
+from ecomctl.window import check_ttl, parse_ttl, resolve_cells
 from tests.local.helpers import cli, one_line_error
 
 
@@ -52,6 +53,26 @@ def test_bad_cells_refused_before_starting(tmp_path, command, args, says):
     run = cli(tmp_path, command, *args)
     one_line_error(run)
     assert run.code == 2 and says in run.err
+    assert not (tmp_path / "windows").exists() or not any((tmp_path / "windows").iterdir())
+
+
+@pytest.mark.parametrize(("cores", "expected"), [(1, 1), (2, 2), (3, 3), (16, window.AUTO_CELLS_MAX)])
+def test_default_cells_are_one_per_usable_core(monkeypatch, cores, expected):
+    monkeypatch.delenv(window.CELLS_ENV, raising=False)
+    monkeypatch.setattr(window, "usable_cores", lambda: cores)
+    assert resolve_cells(None, "local") == expected
+    assert resolve_cells(None, "aws") == 1  # Lambda scales each function by itself
+    assert resolve_cells(1, "local") == 1  # what is asked for wins
+    monkeypatch.setenv(window.CELLS_ENV, "1")
+    assert resolve_cells(None, "local") == 1
+    assert resolve_cells(None, "aws") == 1
+
+
+@pytest.mark.parametrize("value", ["two", "0", "9", "-1"])
+def test_bad_cells_variable_refused_before_starting(tmp_path, value):
+    run = cli(tmp_path, "up", ECOMCTL_LOCAL_CELLS=value)
+    one_line_error(run)
+    assert run.code == 2 and "cells" in run.err
     assert not (tmp_path / "windows").exists() or not any((tmp_path / "windows").iterdir())
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ecomctl.window import check_cells, check_ttl, parse_ttl
+from ecomctl.window import check_ttl, parse_ttl, resolve_cells
 
 DEFAULT_REPORT = Path("gameday-report")
 
@@ -21,8 +21,8 @@ def gameday(
     quick: bool = typer.Option(False, "--quick", help="Short phases: the whole drill in a few minutes."),
     report: Annotated[Path, typer.Option("--report", help="Directory for report.html/summary.md.")] = DEFAULT_REPORT,
     stage: str = typer.Option("dev", "--stage", help="Stage to drill."),
-    cells: int = typer.Option(1, "--cells",
-                              help="local: the window's cells, if the drill brings it up (see `up --cells`)."),
+    cells: int | None = typer.Option(None, "--cells", show_default=False,
+                                     help="local: the window's cells, if the drill brings it up (see `up --cells`)."),
     yes: bool = typer.Option(False, "--yes", help="Do not ask before creating billable resources (aws)."),
     json_output: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
@@ -37,7 +37,7 @@ def gameday(
     targets.get(target)
     if rpm <= 0:
         raise UsageError(f"invalid --rpm {rpm:g}: the arrival rate must be above zero")
-    check_cells(cells, target)
+    cells = resolve_cells(cells, target)
     if target == "aws" and not yes:
         raise PreconditionFailed("a game day on aws deploys billable resources: check `ecomctl cost`, then pass --yes")
     options = DrillOptions(target=target, stage=stage, ttl=duration, rpm=rpm, scenarios=scenario_names(scenarios),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ecomctl.window import DEFAULT_TTL, check_cells, check_ttl, parse_ttl
+from ecomctl.window import DEFAULT_TTL, check_ttl, parse_ttl, resolve_cells
 
 
 def up(
@@ -19,8 +19,9 @@ def up(
     yes: bool = typer.Option(False, "--yes", "-y", help="aws: deploy without asking (account, cost are printed)."),
     notify: str | None = typer.Option(None, "--notify", envvar="ECOMCTL_NOTIFY", metavar="EMAIL",
                                       help="aws: e-mail the teardown's reports (nothing left, or what is) here."),
-    cells: int = typer.Option(1, "--cells",
-                              help="local: N whole platforms, one process (one core) each, behind one API."),
+    cells: int | None = typer.Option(None, "--cells", show_default=False,
+                                     help="local: N whole platforms, one process (one core) each, behind one API "
+                                          "[default: one per core, up to 4; ECOMCTL_LOCAL_CELLS]."),
     json_output: bool = typer.Option(False, "--json", help="Print the window as JSON."),
 ) -> None:
     """Bring the platform up for a bounded window; it tears itself down at the deadline."""
@@ -31,7 +32,7 @@ def up(
     duration = parse_ttl(ttl)
     check_ttl(duration, allow_long)
     targets.get(target)  # an unknown target is a usage error before anything starts
-    check_cells(cells, target)
+    cells = resolve_cells(cells, target)
     aws_flags = (("--yes",) if yes else ()) + (("--with-opensearch",) if with_opensearch else ())
     request = StartRequest(stage=stage, ttl=duration, api_port=port, tracing=tracing, cells=cells,
                            extra_args=aws_flags if target == "aws" else (),
