@@ -10,8 +10,8 @@ from datetime import timedelta
 
 import pytest
 
-from ecomctl.errors import UsageError
 from ecomctl import window
+from ecomctl.errors import UsageError
 from ecomctl.window import check_ttl, parse_ttl, resolve_cells
 from tests.local.helpers import cli, one_line_error
 
