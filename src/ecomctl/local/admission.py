@@ -29,6 +29,7 @@ from ecomctl.local.provision import Resources
 log = logging.getLogger("ecomctl.local.admission")
 LOG_EVERY_S = 10.0
 DEFAULT_LIMIT = 30  # messages waiting across the task queues: about one full batch per poller
+FANOUT_YIELD_MAX_S = 0.0  # ECOMCTL_LOCAL_FANOUT_YIELD_S: how long a fan-out poller defers to a saga that is behind
 
 
 def entrance_queues(resources: Resources) -> list[str]:
@@ -43,6 +44,13 @@ def task_queues(resources: Resources) -> list[str]:
     """The queues the state machine sends task tokens to (its ``queue:<logical>:url`` substitutions)."""
     refs = resources.topology.saga.substitutions.values()
     return [ref.split(":")[1] for ref in refs if ref.startswith("queue:") and ref.endswith(":url")]
+
+
+def fanout_queues(resources: Resources) -> list[str]:
+    """The queues outside the saga: neither its entrance nor its task queues (notify, analytics)."""
+    saga = set(entrance_queues(resources)) | set(task_queues(resources))
+    return [q.logical for q in resources.topology.queues
+            if q.logical not in saga and resources.topology.consumer_of(q.logical) is not None]
 
 
 def waiting_messages(sqs: Any) -> Callable[[str], int]:
@@ -71,18 +79,26 @@ class Admission:
         self._logged_held = 0
 
     def open(self) -> bool:
+        """Whether the entrance may receive now (a closed answer is counted and logged)."""
+        total = self.behind()
+        if total:
+            self._hold(total)
+            return False
+        return True
+
+    def behind(self) -> int:
+        """The waiting messages once they reach the limit, else 0 (no bookkeeping: the fan-out asks too)."""
         if self.limit <= 0:
-            return True
+            return 0
         total = 0
         for url in self.urls:
             try:
                 total += self.waiting(url)
             except Exception:  # a queue unreadable for a moment must not stop the saga
-                return True
+                return 0
             if total >= self.limit:
-                self._hold(total)
-                return False
-        return True
+                return total
+        return 0
 
     def _hold(self, waiting: int) -> None:
         with self._lock:

@@ -362,6 +362,8 @@ def sqs_pollers(host: FunctionHost, resources: Resources, sqs: Any, concurrency:
     topology = resources.topology
     gate = saga_admission(resources, sqs)
     entrance = set(admission.entrance_queues(resources))
+    fanout = set(admission.fanout_queues(resources))
+    yield_max_s = float(os.environ.get("ECOMCTL_LOCAL_FANOUT_YIELD_S", admission.FANOUT_YIELD_MAX_S))
     loops: list[tuple[str, Loop]] = []
     for q in topology.queues:
         consumer = topology.consumer_of(q.logical)
@@ -370,7 +372,8 @@ def sqs_pollers(host: FunctionHost, resources: Resources, sqs: Any, concurrency:
             n = min(n, consumer.reserved_concurrency)
         for i in range(max(1, n)):
             poller = SqsPoller(host, resources, q.logical, sqs, REGION,
-                               gate if q.logical in entrance else None)
+                               gate if q.logical in entrance else None,
+                               yields_to=gate if q.logical in fanout else None, yield_max_s=yield_max_s)
             loops.append((f"poller-{q.logical}-{i}", poller.run))
     return Threads(loops)
 

@@ -27,7 +27,8 @@ ADMISSION_RECHECK_S = 0.05
 
 class SqsPoller:
     def __init__(self, host: FunctionHost, resources: Resources, queue: str, sqs: Any, region: str,
-                 admission: Admission | None = None) -> None:
+                 admission: Admission | None = None, yields_to: Admission | None = None,
+                 yield_max_s: float = 0.0) -> None:
         topology = resources.topology
         consumer = topology.consumer_of(queue)
         if consumer is None:
@@ -42,6 +43,10 @@ class SqsPoller:
         self.invocations = 0
         self.errors = 0
         self.admission = admission  # receive only while it is open (the saga's entrance)
+        # A fan-out consumer (outside the saga) waits, up to yield_max_s before each batch, while
+        # the saga is behind: on AWS it would run on concurrency of its own, not on the saga's core.
+        self.yields_to = yields_to if yield_max_s > 0 else None
+        self.yield_max_s = yield_max_s
         self.batching_window_s = float(os.environ.get("ECOMCTL_LOCAL_BATCHING_WINDOW") or self.queue.batching_window_s)
 
     def _event(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -112,10 +117,18 @@ class SqsPoller:
             )
 
     def run(self, stop: threading.Event, wait_s: int = 1) -> None:
+        yielding_since: float | None = None
         while not stop.is_set():
             if self.admission is not None and not self.admission.open():
                 stop.wait(ADMISSION_RECHECK_S)
                 continue
+            if self.yields_to is not None and self.yields_to.behind():
+                now = time.monotonic()
+                yielding_since = yielding_since or now
+                if now - yielding_since < self.yield_max_s:
+                    stop.wait(ADMISSION_RECHECK_S)
+                    continue
+            yielding_since = None
             try:
                 self.poll_once(wait_s)
             except Exception:  # the endpoint going away at shutdown must not kill the thread noisily
