@@ -361,3 +361,42 @@ def test_concurrent_kinesis_puts_keep_every_record_and_reads_page_in_order(
         [str(n) for n in numbers[-2:]]
     latest = kinesis.get_shard_iterator(StreamName="s", ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
     assert kinesis.get_records(ShardIterator=latest)["Records"] == []
+
+
+@pytest.mark.parametrize("patched", [True, False], ids=["patched", "vanilla"])
+def test_a_compressed_put_metric_data_reaches_a_moto_server(patched: bool) -> None:
+    """botocore gzips PutMetricData bodies of 10 KB and more (a second cell's metrics batches
+    to the shared CloudWatch, or an aws CLI put-metric-data); moto's server decompressed them
+    twice and answered 500. With the fix the datapoints arrive; without it the call fails."""
+    from botocore.config import Config
+    from moto.server import ThreadedMotoServer
+
+    from ecomctl.local.patches import server as server_patches
+
+    if moto_patches.is_applied():
+        pytest.skip("patches applied by an earlier test in this process")
+    moto_patches.apply([server_patches.GZIP_DECOMPRESSED_ONCE] if patched else [])
+    try:
+        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+        moto.start()
+        try:
+            host, port = moto.get_host_and_port()
+            cw = boto3.client("cloudwatch", region_name=REGION, endpoint_url=f"http://{host}:{port}",
+                              aws_access_key_id="testing", aws_secret_access_key="testing",
+                              config=Config(retries={"max_attempts": 1}))
+            data = [{"MetricName": f"Metric{i:03d}", "Value": float(i), "Unit": "Count",
+                     "Dimensions": [{"Name": "service", "Value": "ecomshop-with-a-long-dimension-value"}]}
+                    for i in range(200)]  # well over botocore's 10 KB compression threshold
+            if not patched:
+                with pytest.raises(ClientError, match="500"):
+                    cw.put_metric_data(Namespace="EcomShop", MetricData=data)
+                return
+            cw.put_metric_data(Namespace="EcomShop", MetricData=data)
+            names = {m["MetricName"] for m in cw.list_metrics(Namespace="EcomShop")["Metrics"]}
+            assert len(names) == 200
+            small = cw.put_metric_data(Namespace="EcomShop", MetricData=data[:1])  # not compressed: as before
+            assert small["ResponseMetadata"]["HTTPStatusCode"] == 200
+        finally:
+            moto.stop()
+    finally:
+        moto_patches.revert()

@@ -48,7 +48,10 @@ def open_task(record: SQSRecord) -> tuple[Task, dict[str, Any]] | None:
 def processor() -> BatchProcessor:
     # raise_on_entire_batch_failure=False: answer the failures explicitly even when all
     # fail; Lambda then retries exactly those (the same outcome, without an error metric).
-    return BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    # logger: a failed record is logged with its traceback (Powertools' own warning), so the
+    # logs say why a message came back after its visibility timeout.
+    return BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False,
+                          logger=logger)  # type: ignore[arg-type]  # a Powertools Logger logs as logging.Logger does
 
 
 def succeed(task: Task, output: dict[str, Any]) -> None:
