@@ -105,7 +105,8 @@ def test_the_switch_keeps_only_the_fixes(unpatched: None, monkeypatch: pytest.Mo
     report = moto_patches.apply()
     fixes = sorted(p.name for p in PATCHES if p.kind == "fix")
     assert fixes == ["dynamodb-update-copy-on-write", "kinesis-sequence-in-constant-time",
-                     "server-gzip-decompressed-once", "sfn-clone-without-executions"]
+                     "server-gzip-decompressed-once", "sfn-callbacks-skip-starting-executions",
+                     "sfn-clone-without-executions"]
     assert report.disabled == "speed" and sorted(report.applied) == fixes
     assert sorted(moto_patches.sign_in_process_requests_cheaply().applied) == fixes
 

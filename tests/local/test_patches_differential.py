@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from ecomctl.local import moto_patches
+from ecomctl.local.patches import stepfunctions
 
 REGION = "us-east-1"
 _MASKS = (
@@ -237,3 +238,54 @@ def test_a_second_execution_needs_the_patch() -> None:
     assert twice() == ["SUCCEEDED", "TypeError"]
     with moto_patches.patched():
         assert twice() == ["SUCCEEDED", "SUCCEEDED"]
+
+
+@pytest.mark.parametrize("patched", [False, True], ids=["vanilla", "patched"])
+def test_a_task_answer_while_another_execution_starts_needs_the_patch(patched: bool) -> None:
+    """SendTaskSuccess scans every execution; one that a concurrent StartExecution has just
+    added has no status yet, and one whose worker thread has not yet built its environment has
+    no callbacks: vanilla moto 5.2.1 fails with AttributeError (a consumer's answer lost until
+    its message's visibility timeout), patched moto looks past them and answers as AWS does."""
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+    if moto_patches.is_applied():
+        pytest.skip("patches applied by an earlier test in this process")
+    if patched:
+        moto_patches.apply([stepfunctions.CALLBACKS_SKIP_STARTING_EXECUTIONS])
+    try:
+        with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # type: ignore[arg-type]
+            sfn = boto3.Session(region_name=REGION, aws_access_key_id="t", aws_secret_access_key="t").client(
+                "stepfunctions")
+            arn = sfn.create_state_machine(name="m", definition=json.dumps(_DEFINITION),
+                                           roleArn="arn:aws:iam::123456789012:role/sfn")["stateMachineArn"]
+            started = Execution.start
+            Execution.start = lambda self: None  # type: ignore[method-assign]  # frozen just after creation
+            try:
+                sfn.start_execution(stateMachineArn=arn, name="starting", input="{}")
+            finally:
+                Execution.start = started  # type: ignore[method-assign]
+
+            def answer() -> str:
+                try:
+                    sfn.send_task_success(taskToken="a-token-of-no-execution", output="{}")
+                except ClientError as exc:
+                    return exc.response["Error"]["Code"]
+                except AttributeError:  # in process, moto's error reaches the caller as raised
+                    return "AttributeError"
+                return "answered"
+
+            first = answer()  # the new execution has no status yet
+            from moto.stepfunctions.parser.api import ExecutionStatus
+            from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+            backend = stepfunctions_parser_backends["123456789012"][REGION]
+            execution = backend.state_machines[0].executions[0]
+            execution.exec_status = ExecutionStatus.RUNNING
+            execution.exec_worker = type("Worker", (), {"env": None})()  # its thread has not built it yet
+            second = answer()
+        if patched:
+            assert (first, second) == ("InvalidToken", "InvalidToken")
+        else:
+            assert (first, second) == ("AttributeError", "AttributeError")
+    finally:
+        moto_patches.revert()

@@ -27,6 +27,27 @@ def _clone_without_executions(p: Patcher) -> None:
     p.set(StateMachineInstance, "__deepcopy__", _state_machine_deepcopy)
 
 
+def _executions_with_an_environment(self: Any, execution_status: Any = None) -> list[Any]:
+    executions = []
+    for sm in self.state_machines:
+        for execution in list(sm.executions):
+            worker = execution.exec_worker
+            # Created a moment ago by a concurrent StartExecution (no status, no worker yet), or
+            # started but its worker thread has not built the environment: no task token and no
+            # map run can belong to it yet, and reading either would raise AttributeError.
+            if execution.exec_status is None or worker is None or worker.env is None:
+                continue
+            if execution_status is None or execution_status == execution.status:
+                executions.append(execution)
+    return executions
+
+
+def _skip_executions_still_starting(p: Patcher) -> None:
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    p.set(StepFunctionsParserBackend, "_get_executions", _executions_with_an_environment)
+
+
 def _cache_boto_clients(p: Patcher) -> None:
     import moto.stepfunctions.parser.asl.component.state.exec.state_task as state_task
     from moto.stepfunctions.parser.asl.utils import boto_client
@@ -126,4 +147,27 @@ ASL_PROGRAM_CACHE = Patch(
     apply=_cache_asl_programs,
 )
 
-PATCHES = (CLONE_WITHOUT_EXECUTIONS, BOTO_CLIENT_CACHE, JSONPATH_CACHE, ASL_PROGRAM_CACHE)
+CALLBACKS_SKIP_STARTING_EXECUTIONS = Patch(
+    name="sfn-callbacks-skip-starting-executions",
+    fingerprints={
+        "moto.stepfunctions.parser.models.StepFunctionsParserBackend._get_executions": "130ed57aa992341a",
+        "moto.stepfunctions.parser.models.StepFunctionsParserBackend.send_task_success": "af178e584c077e00",
+        "moto.stepfunctions.parser.backend.execution.Execution.start": "1ab86e01d4bab389",
+    },
+    why="SendTaskSuccess/Failure/Heartbeat look for the token in every execution, reading each one's status "
+        "and its worker's environment. An execution that a concurrent StartExecution has just appended has "
+        "neither yet (the status is set in start(), the environment in the worker's thread), so the call "
+        "fails with AttributeError (500). Under load a consumer's answer failed that way, its SQS message "
+        "came back after the queue's 60 s visibility timeout, and the order waited a minute at that stage "
+        "(seen in every 2x overload run: INVENTORY_RESERVED -> PAID 60 s, SHIPPED -> COMPLETED 60 s). "
+        "Executions still starting are skipped: no token can belong to them yet.",
+    retire_when="the parser backend skips executions that have no worker environment yet",
+    upstream_bug="moto stepfunctions parser: SendTaskSuccess/SendTaskFailure/SendTaskHeartbeat raise "
+                 "AttributeError (exec_status or exec_worker.env is None) when another execution is "
+                 "starting concurrently",
+    apply=_skip_executions_still_starting,
+    kind="fix",
+)
+
+PATCHES = (CALLBACKS_SKIP_STARTING_EXECUTIONS, CLONE_WITHOUT_EXECUTIONS, BOTO_CLIENT_CACHE, JSONPATH_CACHE,
+           ASL_PROGRAM_CACHE)
