@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+
+import psutil
 
 from ecomctl.local.part import LocalPart, process_alive, process_started
 
 
 def _sleeper(*extra: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", *extra])
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", *extra])
+    # Until the child has exec'd, its command line is still the parent's (a CI flake: the
+    # local target's module was not there yet, so the process was taken for someone else's).
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if "import time; time.sleep(30)" in psutil.Process(proc.pid).cmdline():
+                break
+        except psutil.Error:
+            pass
+        time.sleep(0.01)
+    return proc
 
 
 def test_the_recorded_start_time_tells_a_reused_pid_from_the_window() -> None:
