@@ -400,10 +400,9 @@ def main() -> int:
     os.environ["ECOMCTL_LOCAL_CALL_COUNTS_OUT"] = str(counts_file)
     from ecomctl.local import call_counts, launcher
     from ecomctl.local.part import LOCAL_CREDENTIALS, LocalPart
-
-    stage = "bench"
     from ecomctl.window import resolve_cells
 
+    stage = "bench"
     args.cells = resolve_cells(args.cells, "local")
     window, _ = launcher.start(stage, timedelta(hours=1), tracing=not args.no_tracing, cells=args.cells)
     part = LocalPart.of(window)

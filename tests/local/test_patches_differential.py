@@ -246,7 +246,9 @@ def test_a_task_answer_while_another_execution_starts_needs_the_patch(patched: b
     added has no status yet, and one whose worker thread has not yet built its environment has
     no callbacks: vanilla moto 5.2.1 fails with AttributeError (a consumer's answer lost until
     its message's visibility timeout), patched moto looks past them and answers as AWS does."""
+    from moto.stepfunctions.parser.api import ExecutionStatus
     from moto.stepfunctions.parser.backend.execution import Execution
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
     if moto_patches.is_applied():
         pytest.skip("patches applied by an earlier test in this process")
@@ -275,9 +277,6 @@ def test_a_task_answer_while_another_execution_starts_needs_the_patch(patched: b
                 return "answered"
 
             first = answer()  # the new execution has no status yet
-            from moto.stepfunctions.parser.api import ExecutionStatus
-            from moto.stepfunctions.parser.models import stepfunctions_parser_backends
-
             backend = stepfunctions_parser_backends["123456789012"][REGION]
             execution = backend.state_machines[0].executions[0]
             execution.exec_status = ExecutionStatus.RUNNING
